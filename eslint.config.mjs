@@ -1,0 +1,12 @@
+import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
+
+// The message-bus trigger mode needs amqplib (a TCP client), so this package cannot be
+// n8n-Cloud verified: we use the "without cloud support" rules and relax only the rule
+// that amqplib forces, only on package.json.
+export default [
+	...configWithoutCloudSupport,
+	{
+		files: ['package.json'],
+		rules: { '@n8n/community-nodes/no-runtime-dependencies': 'off' },
+	},
+];

@@ -1,0 +1,49 @@
+/**
+ * Typed errors of the functional core. Only `nodes/shared/errors.ts` turns these into n8n's
+ * NodeApiError / NodeOperationError, so the core stays free of n8n imports.
+ */
+export type EsiLeapErrorKind =
+	| 'not_found' // 404, or ESI's 500 "'NoneType' object has no attribute" for an unknown UUID
+	| 'unauthorized' // 401 from ESI Leap or Keystone
+	| 'forbidden' // 403 (policy)
+	| 'bad_request' // 400 / 415 / ESI business errors the caller can fix
+	| 'conflict' // ESI 500 "Time conflict", "Duplicate ... with name"
+	| 'server' // other 5xx
+	| 'network' // no response: refused, reset, timeout, TLS
+	| 'invalid_response' // a response that does not match the schema
+	| 'invalid_input' // rejected before any request was sent
+	| 'config'; // credential / catalog problems (no `lease` endpoint, ...)
+
+export interface EsiLeapErrorDetails {
+	status?: number;
+	/** ESI Leap's own message (`faultstring`, or `error.message` on a 401). */
+	esiMessage?: string;
+	/** The parameter or field at fault, for invalid_input and invalid_response. */
+	field?: string;
+	/** Worth retrying on the next tick (network, 5xx other than ESI's business 500s). */
+	retryable?: boolean;
+	cause?: unknown;
+}
+
+export class EsiLeapError extends Error {
+	readonly kind: EsiLeapErrorKind;
+	readonly status?: number;
+	readonly esiMessage?: string;
+	readonly field?: string;
+	readonly retryable: boolean;
+
+	constructor(kind: EsiLeapErrorKind, message: string, details: EsiLeapErrorDetails = {}) {
+		super(message);
+		this.name = 'EsiLeapError';
+		this.kind = kind;
+		this.status = details.status;
+		this.esiMessage = details.esiMessage;
+		this.field = details.field;
+		this.retryable = details.retryable ?? (kind === 'network' || kind === 'server');
+		if (details.cause !== undefined) (this as { cause?: unknown }).cause = details.cause;
+	}
+}
+
+export function isEsiLeapError(value: unknown): value is EsiLeapError {
+	return value instanceof EsiLeapError;
+}
