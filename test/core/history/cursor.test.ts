@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+	advanceCursor,
+	createCursorState,
+	DEFAULT_CURSOR_LIMITS,
+	lastEventIdToRequest,
+	newestEventId,
+	parseCursorState,
+	type CursorState,
+} from '../../../nodes/core/history/cursor';
+
+const ids = (events: Array<{ id: number }>) => events.map((event) => event.id);
+const events = (...list: number[]) => list.map((id) => ({ id, name: `e${id}` }));
+
+describe('history cursor', () => {
+	it('accepts new events sorted by id and moves the cursor to the newest', () => {
+		const step = advanceCursor(createCursorState(10), events(13, 11, 12), 0);
+		expect(ids(step.accepted)).toEqual([11, 12, 13]);
+		expect(step.next).toEqual({ version: 1, cursor: 13, gaps: [] });
+		expect(step.truncated).toBe(false);
+	});
+
+	it('ignores events at or below the cursor that fill no gap (re-reads after an overlap)', () => {
+		const step = advanceCursor(createCursorState(10), events(9, 10, 11), 0);
+		expect(ids(step.accepted)).toEqual([11]);
+	});
+
+	it('collapses duplicate ids in one response', () => {
+		const step = advanceCursor(createCursorState(0), events(1, 1, 2), 0);
+		expect(ids(step.accepted)).toEqual([1, 2]);
+	});
+
+	it('records missing ids as gap ranges and asks again from below the oldest gap', () => {
+		const step = advanceCursor(createCursorState(10), events(11, 14, 15, 18), 1000);
+		expect(step.next.cursor).toBe(18);
+		expect(step.next.gaps).toEqual([
+			{ from: 12, to: 13, seenAt: 1000 },
+			{ from: 16, to: 17, seenAt: 1000 },
+		]);
+		expect(lastEventIdToRequest(step.next)).toBe(11);
+	});
+
+	it('emits a late arrival once, when it fills a gap, and splits the range', () => {
+		const first = advanceCursor(createCursorState(10), events(11, 15), 1000);
+		expect(first.next.gaps).toEqual([{ from: 12, to: 14, seenAt: 1000 }]);
+
+		const second = advanceCursor(first.next, events(11, 13, 15, 16), 2000);
+		expect(ids(second.accepted)).toEqual([13, 16]);
+		expect(ids(second.lateArrivals)).toEqual([13]);
+		expect(second.next.gaps).toEqual([
+			{ from: 12, to: 12, seenAt: 1000 },
+			{ from: 14, to: 14, seenAt: 1000 },
+		]);
+
+		const third = advanceCursor(second.next, events(11, 13, 15, 16), 3000);
+		expect(third.accepted).toEqual([]);
+	});
+
+	it('gives up on a gap after the grace window and stops re-reading below it', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, graceMs: 5000 };
+		const first = advanceCursor(createCursorState(0), events(1, 3), 0, limits);
+		expect(lastEventIdToRequest(first.next)).toBe(1);
+
+		const within = advanceCursor(first.next, events(3), 5000, limits);
+		expect(within.next.gaps).toHaveLength(1);
+		expect(within.abandonedGaps).toEqual([]);
+
+		const after = advanceCursor(within.next, events(3), 5001, limits);
+		expect(after.next.gaps).toEqual([]);
+		expect(after.abandonedGaps).toEqual([{ from: 2, to: 2, seenAt: 0 }]);
+		expect(lastEventIdToRequest(after.next)).toBe(3);
+	});
+
+	it('accepts at most maxEventsPerPoll new events and reports truncation', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, maxEventsPerPoll: 2 };
+		const step = advanceCursor(createCursorState(0), events(1, 2, 3, 4), 0, limits);
+		expect(ids(step.accepted)).toEqual([1, 2]);
+		expect(step.next.cursor).toBe(2);
+		expect(step.next.gaps).toEqual([]);
+		expect(step.truncated).toBe(true);
+
+		const rest = advanceCursor(step.next, events(3, 4), 0, limits);
+		expect(ids(rest.accepted)).toEqual([3, 4]);
+		expect(rest.truncated).toBe(false);
+	});
+
+	it('does not wait for holes far below the newest id (a first poll over old history)', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, gapLookback: 3 };
+		const step = advanceCursor(createCursorState(0), events(100, 104), 0, limits);
+		expect(step.next.gaps).toEqual([{ from: 102, to: 103, seenAt: 0 }]);
+	});
+
+	it('keeps at most maxGapRanges ranges, dropping the oldest', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, maxGapRanges: 2 };
+		const first = advanceCursor(createCursorState(0), events(2, 4), 10, limits);
+		const second = advanceCursor(first.next, events(6), 20, limits);
+		expect(second.next.gaps).toEqual([
+			{ from: 3, to: 3, seenAt: 10 },
+			{ from: 5, to: 5, seenAt: 20 },
+		]);
+		expect(second.abandonedGaps).toEqual([{ from: 1, to: 1, seenAt: 10 }]);
+	});
+
+	it('never accepts the same id twice across any sequence of overlapping polls', () => {
+		// A visibility order in which ids commit out of order, polled with overlap each time.
+		const visibleAfterPoll = [[1, 2, 5], [3], [6, 4], [7], []];
+		let state: CursorState = createCursorState(0);
+		const emitted: number[] = [];
+		const visible: number[] = [];
+		visibleAfterPoll.forEach((batch, poll) => {
+			visible.push(...batch);
+			const from = lastEventIdToRequest(state);
+			const step = advanceCursor(
+				state,
+				events(...visible.filter((id) => id > from)),
+				poll * 1000,
+			);
+			emitted.push(...ids(step.accepted));
+			state = step.next;
+		});
+		expect([...emitted].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+		expect(new Set(emitted).size).toBe(emitted.length);
+		expect(state.gaps).toEqual([]);
+	});
+
+	it('finds the newest id of an unordered list', () => {
+		expect(newestEventId(events(3, 9, 4))).toBe(9);
+		expect(newestEventId([])).toBeUndefined();
+	});
+
+	it('reads back only well-formed state from static data', () => {
+		expect(parseCursorState(undefined)).toBeUndefined();
+		expect(parseCursorState({ version: 2, cursor: 1 })).toBeUndefined();
+		expect(parseCursorState({ version: 1, cursor: '5' })).toBeUndefined();
+		expect(
+			parseCursorState({
+				version: 1,
+				cursor: 5,
+				gaps: [{ from: 2, to: 3, seenAt: 1 }, { from: 4, to: 1, seenAt: 1 }, 'x'],
+			}),
+		).toEqual({ version: 1, cursor: 5, gaps: [{ from: 2, to: 3, seenAt: 1 }] });
+	});
+
+	it('rejects a negative or fractional starting cursor', () => {
+		expect(() => createCursorState(-1)).toThrow(/whole number/);
+		expect(() => createCursorState(1.5)).toThrow(/whole number/);
+	});
+});
