@@ -87,9 +87,13 @@ export function tryParseEsiTime(value: string): string | undefined {
 export function parseEsiTime(value: string, field = 'time'): string {
 	const iso = tryParseEsiTime(value);
 	if (iso === undefined) {
-		throw new EsiLeapError('invalid_response', `${field}: "${value}" is not an ESI Leap date-time`, {
-			field,
-		});
+		throw new EsiLeapError(
+			'invalid_response',
+			`${field}: "${value}" is not an ESI Leap date-time`,
+			{
+				field,
+			},
+		);
 	}
 	return iso;
 }

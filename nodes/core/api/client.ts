@@ -1,0 +1,531 @@
+/**
+ * Typed ESI Leap REST client (spec §3) over an injected Transport. ESI's quirks (spec §10) are
+ * handled here and nowhere else: naive-UTC times, 500-for-not-found, `null` DELETE bodies,
+ * unordered events, 400 on unknown query parameters, claim-by-UUID only.
+ */
+import type { ZodType, ZodTypeDef } from 'zod';
+
+import { EsiLeapError, isEsiLeapError, type EsiLeapErrorKind } from '../errors';
+import {
+	consoleTokenSchema,
+	eventListSchema,
+	issuePath,
+	leaseListSchema,
+	leaseSchema,
+	nodeListSchema,
+	offerListSchema,
+	offerSchema,
+	parseErrorMessage,
+	versionDocumentSchema,
+	type ConsoleToken,
+	type EsiEventRow,
+	type EsiNode,
+	type Lease,
+	type Offer,
+	type VersionDocument,
+} from './schemas';
+import { toEsiTime } from './time';
+import type { HttpMethod, HttpResponse, Transport } from './transport';
+
+/** A time the caller gives us: a Date, or an ISO 8601 string (no offset = UTC). */
+export type TimeInput = Date | string;
+
+export interface OfferListFilters {
+	projectId?: string;
+	resourceType?: string;
+	resourceUuid?: string;
+	resourceClass?: string;
+	/** Offers whose own window contains [startTime, endTime]; both or neither. */
+	startTime?: TimeInput;
+	endTime?: TimeInput;
+	/** Offers free over [availableStartTime, availableEndTime]; both or neither. */
+	availableStartTime?: TimeInput;
+	availableEndTime?: TimeInput;
+	/** Default (unset): `available` and `error`. `any` = every status. */
+	status?: string;
+}
+
+export interface OfferCreateInput {
+	resourceUuid: string;
+	resourceType?: string;
+	name?: string;
+	lesseeId?: string;
+	startTime?: TimeInput;
+	endTime?: TimeInput;
+	properties?: Record<string, unknown>;
+}
+
+export interface OfferClaimInput {
+	name?: string;
+	startTime?: TimeInput;
+	endTime?: TimeInput;
+	properties?: Record<string, unknown>;
+	purpose?: string;
+}
+
+export interface LeaseListFilters {
+	projectId?: string;
+	ownerId?: string;
+	/** Default (unset): the non-terminal statuses. `any` = every status. */
+	status?: string;
+	/** Leases overlapping [startTime, endTime]; both or neither. */
+	startTime?: TimeInput;
+	endTime?: TimeInput;
+	offerUuid?: string;
+	/** `all` = every project's leases (admin only). */
+	view?: 'all';
+	resourceType?: string;
+	resourceUuid?: string;
+	resourceClass?: string;
+}
+
+export interface LeaseCreateInput {
+	resourceUuid: string;
+	/** The lessee project (ID or name). */
+	projectId: string;
+	resourceType?: string;
+	name?: string;
+	startTime?: TimeInput;
+	endTime?: TimeInput;
+	properties?: Record<string, unknown>;
+	purpose?: string;
+}
+
+export interface NodeListFilters {
+	resourceClass?: string;
+	owner?: string;
+	lessee?: string;
+}
+
+export interface EventListFilters {
+	/** Events with `id > lastEventId` (0 means no filter, as in ESI). */
+	lastEventId?: number;
+	/** Events with `event_time > lastEventTime` (strict). */
+	lastEventTime?: TimeInput;
+	lesseeOrOwnerId?: string;
+	eventType?: string;
+	resourceType?: string;
+	resourceUuid?: string;
+}
+
+export interface ConsoleTokenCreateInput {
+	nodeUuidOrName: string;
+	tokenTtlSeconds?: number;
+}
+
+/** What a DELETE yields: ESI answers 200 with the literal body `null`. */
+export interface DeleteResult {
+	deleted: true;
+	/** The UUID or name the caller passed. */
+	id: string;
+}
+
+export interface EsiLeapClientOptions {
+	/** Per-request timeout (default 30 s). */
+	timeoutMs?: number;
+	/** DELETEs can block while ESI's notifier waits for RabbitMQ (spec §10 item 13); default 120 s. */
+	deleteTimeoutMs?: number;
+}
+
+export interface EsiLeapClient {
+	/** `GET /`: the unauthenticated version document; a reachability probe. */
+	root(): Promise<VersionDocument>;
+
+	listOffers(filters?: OfferListFilters): Promise<Offer[]>;
+	getOffer(uuidOrName: string): Promise<Offer>;
+	createOffer(input: OfferCreateInput): Promise<Offer>;
+	deleteOffer(uuidOrName: string): Promise<DeleteResult>;
+	/** Needs the offer's UUID (ESI copies the path into the lease); see resolveOfferUuid. */
+	claimOffer(offerUuid: string, input?: OfferClaimInput): Promise<Lease>;
+
+	listLeases(filters?: LeaseListFilters): Promise<Lease[]>;
+	getLease(uuidOrName: string): Promise<Lease>;
+	createLease(input: LeaseCreateInput): Promise<Lease>;
+	updateLeaseEndTime(uuidOrName: string, endTime: TimeInput): Promise<Lease>;
+	deleteLease(uuidOrName: string): Promise<DeleteResult>;
+
+	listNodes(filters?: NodeListFilters): Promise<EsiNode[]>;
+
+	/** Sorted by id ascending (ESI's own order is undefined). */
+	listEvents(filters?: EventListFilters): Promise<EsiEventRow[]>;
+
+	createConsoleToken(input: ConsoleTokenCreateInput): Promise<ConsoleToken>;
+	deleteConsoleToken(nodeUuidOrName: string): Promise<DeleteResult>;
+
+	/** A UUID is returned as is; a name must match exactly one offer in `listOffers(filters)`. */
+	resolveOfferUuid(uuidOrName: string, filters?: OfferListFilters): Promise<string>;
+	/** A UUID is returned as is; a name must match exactly one lease in `listLeases(filters)`. */
+	resolveLeaseUuid(uuidOrName: string, filters?: LeaseListFilters): Promise<string>;
+}
+
+// oslo's is_uuid_like: 32 hex digits, dashes optional.
+const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+export function isUuidLike(value: string): boolean {
+	return UUID_LIKE.test(value);
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_DELETE_TIMEOUT_MS = 120_000;
+
+export function createEsiLeapClient(
+	transport: Transport,
+	options: EsiLeapClientOptions = {},
+): EsiLeapClient {
+	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+	const deleteTimeoutMs = options.deleteTimeoutMs ?? DEFAULT_DELETE_TIMEOUT_MS;
+
+	async function send(
+		method: HttpMethod,
+		path: string,
+		extra: { query?: Record<string, string | undefined>; body?: unknown } = {},
+	): Promise<HttpResponse> {
+		const response = await transport({
+			method,
+			url: path,
+			query: extra.query && dropUndefined(extra.query),
+			body: extra.body,
+			headers: { Accept: 'application/json' },
+			timeoutMs: method === 'DELETE' ? deleteTimeoutMs : timeoutMs,
+		}).catch((cause: unknown) => networkError(method, path, cause));
+		if (response instanceof Error) throw response;
+		if (response.status < 200 || response.status >= 300) {
+			throw errorFromResponse(method, path, response);
+		}
+		return response;
+	}
+
+	async function call<T>(
+		schema: ZodType<T, ZodTypeDef, unknown>,
+		method: HttpMethod,
+		path: string,
+		extra?: { query?: Record<string, string | undefined>; body?: unknown },
+	): Promise<T> {
+		const response = await send(method, path, extra);
+		return validate(schema, response.body, method, path);
+	}
+
+	async function remove(path: string, id: string): Promise<DeleteResult> {
+		// The body is `null`; there is nothing else to read.
+		await send('DELETE', path);
+		return { deleted: true, id };
+	}
+
+	async function resolveUniqueUuid<T extends { name: string | null; uuid: string }>(
+		kind: 'offer' | 'lease',
+		uuidOrName: string,
+		list: () => Promise<T[]>,
+	): Promise<string> {
+		const value = requireText(uuidOrName, `${kind}Id`);
+		if (isUuidLike(value)) return value;
+		const matches = (await list()).filter((item) => item.name === value);
+		if (matches.length === 1) return matches[0].uuid;
+		if (matches.length === 0) {
+			throw new EsiLeapError(
+				'not_found',
+				`No ${kind} named "${value}" is visible to this project`,
+				{
+					field: `${kind}Id`,
+				},
+			);
+		}
+		throw new EsiLeapError(
+			'invalid_input',
+			`${matches.length} ${kind}s are named "${value}" (${matches
+				.map((item) => item.uuid)
+				.join(', ')}): use the UUID`,
+			{ field: `${kind}Id` },
+		);
+	}
+
+	const client: EsiLeapClient = {
+		root: async () => call(versionDocumentSchema, 'GET', '/'),
+
+		listOffers: async (filters = {}) => {
+			requirePair(filters, 'startTime', 'endTime');
+			requirePair(filters, 'availableStartTime', 'availableEndTime');
+			const query = {
+				project_id: filters.projectId,
+				resource_type: filters.resourceType,
+				resource_uuid: filters.resourceUuid,
+				resource_class: filters.resourceClass,
+				start_time: optionalTime(filters.startTime, 'startTime'),
+				end_time: optionalTime(filters.endTime, 'endTime'),
+				available_start_time: optionalTime(filters.availableStartTime, 'availableStartTime'),
+				available_end_time: optionalTime(filters.availableEndTime, 'availableEndTime'),
+				status: filters.status,
+			};
+			return (await call(offerListSchema, 'GET', '/v1/offers', { query })).offers;
+		},
+
+		getOffer: async (uuidOrName) =>
+			call(offerSchema, 'GET', itemPath('offers', uuidOrName, 'offerId')),
+
+		createOffer: async (input) => {
+			const body = dropUndefined({
+				resource_uuid: requireText(input.resourceUuid, 'resourceUuid'),
+				resource_type: input.resourceType,
+				name: input.name,
+				lessee_id: input.lesseeId,
+				start_time: optionalTime(input.startTime, 'startTime'),
+				end_time: optionalTime(input.endTime, 'endTime'),
+				properties: input.properties,
+			});
+			return call(offerSchema, 'POST', '/v1/offers', { body });
+		},
+
+		deleteOffer: async (uuidOrName) =>
+			remove(itemPath('offers', uuidOrName, 'offerId'), uuidOrName),
+
+		claimOffer: async (offerUuid, input = {}) => {
+			const uuid = requireText(offerUuid, 'offerId');
+			if (!isUuidLike(uuid)) {
+				throw new EsiLeapError(
+					'invalid_input',
+					`offerId: claiming needs the offer's UUID, got "${uuid}" (ESI Leap cannot claim by name)`,
+					{ field: 'offerId' },
+				);
+			}
+			const body = dropUndefined({
+				name: input.name,
+				start_time: optionalTime(input.startTime, 'startTime'),
+				end_time: optionalTime(input.endTime, 'endTime'),
+				properties: input.properties,
+				purpose: input.purpose,
+			});
+			return call(leaseSchema, 'POST', `/v1/offers/${encodeURIComponent(uuid)}/claim`, { body });
+		},
+
+		listLeases: async (filters = {}) => {
+			requirePair(filters, 'startTime', 'endTime');
+			const query = {
+				project_id: filters.projectId,
+				owner_id: filters.ownerId,
+				status: filters.status,
+				start_time: optionalTime(filters.startTime, 'startTime'),
+				end_time: optionalTime(filters.endTime, 'endTime'),
+				offer_uuid: filters.offerUuid,
+				view: filters.view,
+				resource_type: filters.resourceType,
+				resource_uuid: filters.resourceUuid,
+				resource_class: filters.resourceClass,
+			};
+			return (await call(leaseListSchema, 'GET', '/v1/leases', { query })).leases;
+		},
+
+		getLease: async (uuidOrName) =>
+			call(leaseSchema, 'GET', itemPath('leases', uuidOrName, 'leaseId')),
+
+		createLease: async (input) => {
+			const body = dropUndefined({
+				resource_uuid: requireText(input.resourceUuid, 'resourceUuid'),
+				project_id: requireText(input.projectId, 'projectId'),
+				resource_type: input.resourceType,
+				name: input.name,
+				start_time: optionalTime(input.startTime, 'startTime'),
+				end_time: optionalTime(input.endTime, 'endTime'),
+				properties: input.properties,
+				purpose: input.purpose,
+			});
+			return call(leaseSchema, 'POST', '/v1/leases', { body });
+		},
+
+		updateLeaseEndTime: async (uuidOrName, endTime) => {
+			// ESI accepts exactly this one key, in exactly %Y-%m-%dT%H:%M:%S.
+			const body = { end_time: toEsiTime(endTime, 'endTime') };
+			return call(leaseSchema, 'PATCH', itemPath('leases', uuidOrName, 'leaseId'), { body });
+		},
+
+		deleteLease: async (uuidOrName) =>
+			remove(itemPath('leases', uuidOrName, 'leaseId'), uuidOrName),
+
+		listNodes: async (filters = {}) => {
+			const query = {
+				resource_class: filters.resourceClass,
+				owner: filters.owner,
+				lessee: filters.lessee,
+			};
+			return (await call(nodeListSchema, 'GET', '/v1/nodes', { query })).nodes;
+		},
+
+		listEvents: async (filters = {}) => {
+			const { lastEventId } = filters;
+			if (lastEventId !== undefined && (!Number.isInteger(lastEventId) || lastEventId < 0)) {
+				throw new EsiLeapError(
+					'invalid_input',
+					`lastEventId: must be a whole number ≥ 0, got ${String(lastEventId)}`,
+					{ field: 'lastEventId' },
+				);
+			}
+			const query = {
+				last_event_id: lastEventId === undefined ? undefined : String(lastEventId),
+				last_event_time: optionalTime(filters.lastEventTime, 'lastEventTime'),
+				lessee_or_owner_id: filters.lesseeOrOwnerId,
+				event_type: filters.eventType,
+				resource_type: filters.resourceType,
+				resource_uuid: filters.resourceUuid,
+			};
+			const { events } = await call(eventListSchema, 'GET', '/v1/events', {
+				query,
+			});
+			return [...events].sort((a, b) => a.id - b.id);
+		},
+
+		createConsoleToken: async (input) => {
+			const ttl = input.tokenTtlSeconds;
+			if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
+				throw new EsiLeapError(
+					'invalid_input',
+					`tokenTtlSeconds: must be a whole number > 0, got ${String(ttl)}`,
+					{ field: 'tokenTtlSeconds' },
+				);
+			}
+			// ESI types this body as a string→string map.
+			const body = dropUndefined({
+				node_uuid_or_name: requireText(input.nodeUuidOrName, 'nodeUuidOrName'),
+				token_ttl: ttl === undefined ? undefined : String(ttl),
+			});
+			return call(consoleTokenSchema, 'POST', '/v1/console_auth_tokens', {
+				body,
+			});
+		},
+
+		deleteConsoleToken: async (nodeUuidOrName) =>
+			remove(itemPath('console_auth_tokens', nodeUuidOrName, 'nodeUuidOrName'), nodeUuidOrName),
+
+		resolveOfferUuid: async (uuidOrName, filters) =>
+			resolveUniqueUuid('offer', uuidOrName, () => client.listOffers(filters)),
+
+		resolveLeaseUuid: async (uuidOrName, filters) =>
+			resolveUniqueUuid('lease', uuidOrName, () => client.listLeases(filters)),
+	};
+	return client;
+}
+
+function itemPath(collection: string, id: string, field: string): string {
+	return `/v1/${collection}/${encodeURIComponent(requireText(id, field))}`;
+}
+
+function requireText(value: string | undefined, field: string): string {
+	const text = typeof value === 'string' ? value.trim() : '';
+	if (!text) throw new EsiLeapError('invalid_input', `${field} is required`, { field });
+	return text;
+}
+
+function optionalTime(value: TimeInput | undefined, field: string): string | undefined {
+	return value === undefined || value === '' ? undefined : toEsiTime(value, field);
+}
+
+// ESI answers a lone start or end with a 500 (InvalidTimeAPICommand); say it before sending.
+function requirePair<T extends object>(
+	filters: T,
+	first: keyof T & string,
+	second: keyof T & string,
+) {
+	const hasFirst = filters[first] !== undefined && filters[first] !== '';
+	const hasSecond = filters[second] !== undefined && filters[second] !== '';
+	if (hasFirst !== hasSecond) {
+		const missing = hasFirst ? second : first;
+		throw new EsiLeapError(
+			'invalid_input',
+			`${missing} is required when ${hasFirst ? first : second} is set (ESI Leap filters on both or neither)`,
+			{ field: missing },
+		);
+	}
+}
+
+function dropUndefined<T extends Record<string, unknown>>(record: T): Partial<T> {
+	const result: Partial<T> = {};
+	for (const key of Object.keys(record) as Array<keyof T>) {
+		if (record[key] !== undefined) result[key] = record[key];
+	}
+	return result;
+}
+
+function validate<T>(
+	schema: ZodType<T, ZodTypeDef, unknown>,
+	body: unknown,
+	method: HttpMethod,
+	path: string,
+): T {
+	const parsed = schema.safeParse(body);
+	if (parsed.success) return parsed.data;
+	const issue = parsed.error.issues[0];
+	const field = issuePath(issue.path) || '(body)';
+	throw new EsiLeapError(
+		'invalid_response',
+		`Unexpected ESI Leap response to ${method} ${path}: ${field}: ${issue.message}`,
+		{ field, cause: parsed.error },
+	);
+}
+
+// ESI raises most business errors as 500 (spec §2.3); sort them by their message.
+const NOT_FOUND_500 = [/'NoneType' object has no attribute/, /\(HTTP 404\)/];
+const FORBIDDEN_500 = [/\(HTTP 403\)/];
+const CONFLICT_500 = [/Time conflict/i, /Duplicate .* with name/i, /has no availabilities/i];
+const BAD_REQUEST_500 = [
+	/invalid (Start Time|time range)/i,
+	/must be given together|InvalidTime/i,
+	/Only the end_time field may be updated/i,
+	/No project named/i,
+	/resource type unknown/i,
+	/unconverted data remains|does not match format|argument 1 must be str/i,
+	/can't compare offset-naive and offset-aware/i,
+];
+
+function kindForStatus(status: number, message: string | undefined): EsiLeapErrorKind {
+	if (status === 401) return 'unauthorized';
+	if (status === 403) return 'forbidden';
+	if (status === 404) return 'not_found';
+	if (status === 409) return 'conflict';
+	if (status === 500 && message !== undefined) {
+		if (NOT_FOUND_500.some((pattern) => pattern.test(message))) return 'not_found';
+		if (FORBIDDEN_500.some((pattern) => pattern.test(message))) return 'forbidden';
+		if (CONFLICT_500.some((pattern) => pattern.test(message))) return 'conflict';
+		if (BAD_REQUEST_500.some((pattern) => pattern.test(message))) return 'bad_request';
+	}
+	return status >= 500 ? 'server' : 'bad_request';
+}
+
+const REASONS: Record<number, string> = {
+	400: 'Bad request',
+	401: 'Authentication required or token expired',
+	403: 'Forbidden',
+	404: 'Not found',
+	405: 'Method not allowed',
+	415: 'Unsupported media type',
+	500: 'Internal server error',
+	502: 'Bad gateway',
+	503: 'Service unavailable',
+	504: 'Gateway timeout',
+};
+
+/** Turns a non-2xx ESI Leap response into an EsiLeapError carrying ESI's own message. */
+export function errorFromResponse(method: HttpMethod, path: string, response: HttpResponse) {
+	const esiMessage = parseErrorMessage(response.body);
+	const kind = kindForStatus(response.status, esiMessage);
+	const reason = esiMessage ?? REASONS[response.status] ?? `HTTP ${response.status}`;
+	return new EsiLeapError(kind, `${reason} (ESI Leap ${response.status} on ${method} ${path})`, {
+		status: response.status,
+		esiMessage,
+		// Only genuine server trouble is worth retrying; ESI's business 500s never heal.
+		retryable: kind === 'server',
+	});
+}
+
+function networkError(method: HttpMethod, path: string, cause: unknown): EsiLeapError {
+	if (isEsiLeapError(cause)) return cause;
+	return new EsiLeapError(
+		'network',
+		`No response from ESI Leap for ${method} ${path}: ${describeCause(cause)}`,
+		{ cause },
+	);
+}
+
+function describeCause(cause: unknown): string {
+	if (cause instanceof Error) {
+		const code = (cause as { code?: unknown }).code;
+		return typeof code === 'string' ? `${cause.message} (${code})` : cause.message;
+	}
+	return String(cause);
+}
