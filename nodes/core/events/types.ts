@@ -1,7 +1,8 @@
 /**
  * The one item both trigger modes emit, so a workflow can switch between the message bus and
  * the event history unchanged. Field names follow ESI Leap's own snake_case, as the action node's
- * output does. Every time is ISO-8601 UTC (`2026-11-24T17:21:49.000Z`).
+ * output does. Every time is ISO-8601 UTC with ESI's own fraction kept
+ * (`2026-11-24T17:21:49.807945Z`, `2026-11-24T17:21:49Z`; see nodes/core/api/time.ts).
  */
 export const EVENT_ACTIONS = ['fulfill', 'delete'] as const;
 export const EVENT_PHASES = ['start', 'end', 'error'] as const;
@@ -71,4 +72,9 @@ export interface EsiLeapEvent {
 	node: NormalizedNode | null;
 	/** History mode with lease details: why the lease lookup failed (the event is still emitted). */
 	lease_error?: string;
+	/**
+	 * Only with the "Include Raw Envelope" option: on the bus, the parsed oslo message without its
+	 * `_context_*` keys (they can carry a Keystone token); in history mode, the event row as returned.
+	 */
+	raw?: Record<string, unknown>;
 }

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+
+import { decodeNotification } from '../../../nodes/core/events/envelope';
+import { compileSelection, FilterConfigError, getByPath } from '../../../nodes/core/events/filters';
+import type { FilterOperator, PayloadFilterSpec } from '../../../nodes/core/events/filters';
+import { normalizeBusNotification } from '../../../nodes/core/events/normalize';
+import type { EsiLeapEvent, ShortEventType } from '../../../nodes/core/events/types';
+import { loadCapture } from '../../helpers/fixtures';
+
+function item(name: string): EsiLeapEvent {
+	const result = decodeNotification(loadCapture(name).body);
+	if (result.kind !== 'lease') throw new Error('expected a lease notification');
+	return normalizeBusNotification(result.notification);
+}
+
+// fulfill.end on a dummy node with node_properties {cpus: 4, memory_mb: 8192, local_gb: 40}.
+const fulfillEnd = item('amqp-lease-fulfill-end');
+const deleteEnd = item('amqp-lease-delete-end');
+const fulfillError = item('amqp-lease-fulfill-error');
+
+describe('compileSelection: event types', () => {
+	it('matches only the selected events', () => {
+		const matches = compileSelection({ events: ['fulfill.end', 'delete.end'] });
+		expect(matches(fulfillEnd)).toBe(true);
+		expect(matches(deleteEnd)).toBe(true);
+		expect(matches(fulfillError)).toBe(false);
+	});
+
+	it('rejects an empty or unknown selection', () => {
+		expect(() => compileSelection({ events: [] })).toThrow(FilterConfigError);
+		expect(() => compileSelection({ events: ['expire.end' as ShortEventType] })).toThrow(
+			/expire\.end/,
+		);
+	});
+});
+
+describe('compileSelection: payload filters on the normalized item', () => {
+	const all = [
+		'fulfill.start',
+		'fulfill.end',
+		'fulfill.error',
+		'delete.start',
+		'delete.end',
+		'delete.error',
+	] as const;
+	const one = (filter: PayloadFilterSpec) => compileSelection({ events: all, filters: [filter] });
+
+	it('equals and not equals compare the text of the value (numbers included)', () => {
+		expect(
+			one({ path: 'resource_type', operator: 'equals', value: 'dummy_node' })(fulfillEnd),
+		).toBe(true);
+		expect(one({ path: 'node.properties.cpus', operator: 'equals', value: '4' })(fulfillEnd)).toBe(
+			true,
+		);
+		expect(one({ path: 'node.properties.cpus', operator: 'equals', value: '8' })(fulfillEnd)).toBe(
+			false,
+		);
+		expect(one({ path: 'lease.status', operator: 'notEquals', value: 'active' })(fulfillEnd)).toBe(
+			true,
+		);
+		expect(one({ path: 'lease.status', operator: 'notEquals', value: 'active' })(deleteEnd)).toBe(
+			false,
+		);
+	});
+
+	it('regex searches the value; a missing key or null never matches', () => {
+		expect(one({ path: 'node.name', operator: 'regex', value: '^dummy-node-' })(fulfillEnd)).toBe(
+			true,
+		);
+		expect(one({ path: 'node.name', operator: 'regex', value: '^fake-' })(fulfillEnd)).toBe(false);
+		expect(
+			one({ path: 'node.properties.cpu_arch', operator: 'regex', value: '.*' })(fulfillEnd),
+		).toBe(false);
+		expect(one({ path: 'lease.purpose', operator: 'regex', value: '.*' })(fulfillEnd)).toBe(false);
+	});
+
+	it('exists is false for missing keys and nulls', () => {
+		expect(one({ path: 'lease.offer_uuid', operator: 'exists' })(fulfillEnd)).toBe(true);
+		expect(one({ path: 'lease.parent_lease_uuid', operator: 'exists' })(fulfillEnd)).toBe(false);
+		expect(one({ path: 'lease.nothing.here', operator: 'exists' })(fulfillEnd)).toBe(false);
+	});
+
+	it('one of takes a comma-separated list', () => {
+		const phase = one({ path: 'phase', operator: 'oneOf', value: 'end, error' });
+		expect(phase(fulfillEnd)).toBe(true);
+		expect(phase(fulfillError)).toBe(true);
+		expect(phase(item('amqp-lease-fulfill-start'))).toBe(false);
+	});
+
+	it('all filters must match', () => {
+		const matches = compileSelection({
+			events: all,
+			filters: [
+				{ path: 'action', operator: 'equals', value: 'delete' },
+				{ path: 'resource_type', operator: 'equals', value: 'dummy_node' },
+			],
+		});
+		expect(matches(deleteEnd)).toBe(true);
+		expect(matches(fulfillEnd)).toBe(false);
+	});
+
+	it('reports bad filters at compile time with their position', () => {
+		const bad = (filter: { path: string; operator: string; value?: string }) => {
+			try {
+				compileSelection({
+					events: all,
+					filters: [
+						{ path: 'phase', operator: 'exists' },
+						{ ...filter, operator: filter.operator as FilterOperator },
+					],
+				});
+			} catch (error) {
+				return error as FilterConfigError;
+			}
+			throw new Error('expected a FilterConfigError');
+		};
+		expect(bad({ path: 'x', operator: 'regex', value: '(' })).toMatchObject({
+			index: 1,
+			field: 'value',
+		});
+		expect(bad({ path: 'a..b', operator: 'exists' })).toMatchObject({ index: 1, field: 'path' });
+		expect(bad({ path: 'x', operator: 'oneOf', value: ' , ' })).toMatchObject({
+			index: 1,
+			field: 'value',
+		});
+		expect(bad({ path: 'x', operator: 'like', value: 'y' })).toMatchObject({
+			index: 1,
+			field: 'operator',
+		});
+	});
+});
+
+describe('getByPath', () => {
+	it('walks plain objects only, never the prototype', () => {
+		expect(getByPath({ a: { b: 1 } }, 'a.b')).toBe(1);
+		expect(getByPath({ a: [1] }, 'a.0')).toBeUndefined();
+		expect(getByPath({}, 'constructor')).toBeUndefined();
+	});
+});
