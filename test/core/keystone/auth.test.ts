@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+	parseTokenResponse,
+	requestToken,
+	tokenRequestBody,
+	tokensUrl,
+} from '../../../nodes/core/keystone/auth';
+import { EsiLeapError } from '../../../nodes/core/errors';
+import { KEYSTONE, fakeCloud } from './keystoneFake';
+
+const password = {
+	type: 'password' as const,
+	username: 'lessee',
+	password: 's3cret-pa55',
+	userDomainName: 'Default',
+	projectName: 'esi-lessee',
+	projectDomainName: 'Default',
+};
+
+describe('tokensUrl', () => {
+	it.each([
+		['https://k:5000', 'https://k:5000/v3/auth/tokens'],
+		['https://k:5000/', 'https://k:5000/v3/auth/tokens'],
+		['https://k/identity/v3', 'https://k/identity/v3/auth/tokens'],
+		['https://k/identity/v3/', 'https://k/identity/v3/auth/tokens'],
+	])('%s → %s', (input, expected) => {
+		expect(tokensUrl(input)).toBe(expected);
+	});
+});
+
+describe('tokenRequestBody', () => {
+	it('builds a project-scoped password request by project name + domain', () => {
+		expect(tokenRequestBody(password)).toEqual({
+			auth: {
+				identity: {
+					methods: ['password'],
+					password: {
+						user: { name: 'lessee', domain: { name: 'Default' }, password: 's3cret-pa55' },
+					},
+				},
+				scope: { project: { name: 'esi-lessee', domain: { name: 'Default' } } },
+			},
+		});
+	});
+
+	it('prefers the project ID, which needs no domain', () => {
+		const body = tokenRequestBody({ ...password, projectId: 'abc123', projectDomainName: '' });
+		expect((body.auth as { scope: unknown }).scope).toEqual({ project: { id: 'abc123' } });
+	});
+
+	it('builds an unscoped application-credential request', () => {
+		expect(
+			tokenRequestBody({
+				type: 'applicationCredential',
+				applicationCredentialId: 'ac-id',
+				applicationCredentialSecret: 'ac-secret',
+			}),
+		).toEqual({
+			auth: {
+				identity: {
+					methods: ['application_credential'],
+					application_credential: { id: 'ac-id', secret: 'ac-secret' },
+				},
+			},
+		});
+	});
+
+	it('names the missing field', () => {
+		expect(() => tokenRequestBody({ ...password, projectName: '' })).toThrow(
+			/projectName or projectId/,
+		);
+		try {
+			tokenRequestBody({ ...password, password: '' });
+			expect.unreachable();
+		} catch (error) {
+			expect(error).toMatchObject({ kind: 'invalid_input', field: 'password' });
+		}
+	});
+});
+
+describe('parseTokenResponse / requestToken', () => {
+	it('reads X-Subject-Token, expiry and catalog', async () => {
+		const cloud = fakeCloud();
+		const token = await requestToken(cloud.transport, KEYSTONE, password);
+		expect(token.token).toBe('tok-1');
+		expect(token.expiresAt).toBe('2026-11-24T18:32:35.000000Z');
+		expect(token.catalog.map((entry) => entry.type)).toEqual(['identity', 'lease']);
+		expect(cloud.requests[0].url).toBe(`${KEYSTONE}/v3/auth/tokens`);
+	});
+
+	it("reports Keystone's 401 message without the password", async () => {
+		const cloud = fakeCloud();
+		cloud.keystoneAnswer = () => ({
+			status: 401,
+			headers: {},
+			body: {
+				error: {
+					code: 401,
+					title: 'Unauthorized',
+					message: 'The request you have made requires authentication.',
+				},
+			},
+		});
+		const error = (await requestToken(cloud.transport, KEYSTONE, password).catch(
+			(e: unknown) => e,
+		)) as EsiLeapError;
+		expect(error).toBeInstanceOf(EsiLeapError);
+		expect(error.kind).toBe('unauthorized');
+		expect(error.message).toContain('requires authentication');
+		expect(JSON.stringify({ ...error, message: error.message })).not.toContain('s3cret-pa55');
+	});
+
+	it('explains a 404 as a wrong auth URL', () => {
+		expect(() => parseTokenResponse({ status: 404, headers: {}, body: 'Not Found' })).toThrow(
+			/auth URL/,
+		);
+	});
+
+	it('fails without X-Subject-Token', () => {
+		expect(() => parseTokenResponse({ status: 201, headers: {}, body: { token: {} } })).toThrow(
+			/X-Subject-Token/,
+		);
+	});
+
+	it('wraps an unreachable Keystone as a network error', async () => {
+		const error = await requestToken(
+			async () => {
+				throw new Error('connect ECONNREFUSED');
+			},
+			KEYSTONE,
+			password,
+		).catch((e: unknown) => e);
+		expect(error).toMatchObject({ kind: 'network' });
+	});
+});
