@@ -99,3 +99,18 @@ export function loadAmqpRuns(): { file: string; records: JsonlRecord[] }[] {
 				}),
 		}));
 }
+
+/**
+ * The same capture with another oslo message id (so a stream of captures has distinct ids).
+ * Only the id's characters change; every other byte of the captured body is kept.
+ */
+export function withMessageId(capture: AmqpCapture, messageId: string): Buffer {
+	const original = capture.decoded['oslo.message'].message_id;
+	const text = capture.body.toString('utf8');
+	const replaced = text.replace(
+		`\\"message_id\\": \\"${original}\\"`,
+		`\\"message_id\\": \\"${messageId}\\"`,
+	);
+	if (replaced === text) throw new Error(`${capture.name}: message_id not found in the body`);
+	return Buffer.from(replaced, 'utf8');
+}

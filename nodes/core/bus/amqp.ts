@@ -1,0 +1,185 @@
+import * as amqplib from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage, GetMessage, Options } from 'amqplib';
+
+import type {
+	BrokerChannel,
+	BrokerConnection,
+	BrokerMessage,
+	CloseListener,
+	MessageProperties,
+} from './broker';
+
+/** Everything the credential holds, already resolved (no n8n types here). */
+export interface BrokerSettings {
+	host: string;
+	port: number;
+	vhost: string;
+	username: string;
+	password: string;
+	heartbeatSeconds: number;
+	/** Undefined: plain AMQP. */
+	tls?: {
+		ca?: string;
+		cert?: string;
+		key?: string;
+		passphrase?: string;
+		/** Verification is on unless explicitly turned off. */
+		rejectUnauthorized: boolean;
+		servername?: string;
+	};
+	connectTimeoutMs?: number;
+}
+
+/** A log-safe label for the broker: never includes the user or the password. */
+export function describeBroker(settings: BrokerSettings): string {
+	return `${settings.tls ? 'amqps' : 'amqp'}://${settings.host}:${settings.port}/${encodeURIComponent(settings.vhost)}`;
+}
+
+function toMessage(message: ConsumeMessage | GetMessage): BrokerMessage {
+	const { properties, fields } = message;
+	return {
+		body: message.content,
+		deliveryTag: fields.deliveryTag,
+		redelivered: fields.redelivered,
+		exchange: fields.exchange,
+		routingKey: fields.routingKey,
+		properties: {
+			contentType: properties.contentType ?? undefined,
+			contentEncoding: properties.contentEncoding ?? undefined,
+			headers: { ...(properties.headers ?? {}) },
+			deliveryMode: properties.deliveryMode ?? undefined,
+			priority: properties.priority ?? undefined,
+			messageId: properties.messageId ?? undefined,
+			correlationId: properties.correlationId ?? undefined,
+			timestamp: properties.timestamp ?? undefined,
+			type: properties.type ?? undefined,
+			appId: properties.appId ?? undefined,
+		},
+	};
+}
+
+function toPublishOptions(properties: MessageProperties): Options.Publish {
+	const options: Options.Publish = { headers: properties.headers };
+	if (properties.contentType !== undefined) options.contentType = properties.contentType;
+	if (properties.contentEncoding !== undefined)
+		options.contentEncoding = properties.contentEncoding;
+	if (properties.deliveryMode !== undefined) options.deliveryMode = properties.deliveryMode;
+	if (properties.priority !== undefined) options.priority = properties.priority;
+	if (properties.messageId !== undefined) options.messageId = properties.messageId;
+	if (properties.correlationId !== undefined) options.correlationId = properties.correlationId;
+	if (properties.timestamp !== undefined) options.timestamp = properties.timestamp;
+	if (properties.type !== undefined) options.type = properties.type;
+	if (properties.appId !== undefined) options.appId = properties.appId;
+	return options;
+}
+
+function onceClosed(emitter: { once(event: 'close', listener: (error?: Error) => void): unknown }) {
+	const listeners: CloseListener[] = [];
+	emitter.once('close', (error?: Error) => {
+		for (const listener of listeners) listener(error);
+	});
+	return (listener: CloseListener) => {
+		listeners.push(listener);
+	};
+}
+
+function wrapChannel(channel: ConfirmChannel): BrokerChannel {
+	// amqplib emits 'error' before 'close' on a channel failure; without a listener it would throw.
+	channel.on('error', () => undefined);
+	const onClose = onceClosed(channel);
+	return {
+		async checkExchange(name) {
+			await channel.checkExchange(name);
+		},
+		async declareOsloExchange(name) {
+			await channel.assertExchange(name, 'topic', { durable: false, autoDelete: false });
+		},
+		async declareQueue(name, options) {
+			return await channel.assertQueue(name, options);
+		},
+		async checkQueue(name) {
+			return await channel.checkQueue(name);
+		},
+		async bindQueue(queue, exchange, routingKey) {
+			await channel.bindQueue(queue, exchange, routingKey);
+		},
+		async unbindQueue(queue, exchange, routingKey) {
+			await channel.unbindQueue(queue, exchange, routingKey);
+		},
+		async prefetch(count) {
+			await channel.prefetch(count);
+		},
+		async consume(queue, onMessage) {
+			const { consumerTag } = await channel.consume(queue, (message) =>
+				onMessage(message === null ? null : toMessage(message)),
+			);
+			return consumerTag;
+		},
+		async cancel(consumerTag) {
+			await channel.cancel(consumerTag);
+		},
+		ack(deliveryTag) {
+			channel.ack({ fields: { deliveryTag } } as ConsumeMessage);
+		},
+		nack(deliveryTag, requeue) {
+			channel.nack({ fields: { deliveryTag } } as ConsumeMessage, false, requeue);
+		},
+		publish(exchange, routingKey, body, properties) {
+			return new Promise<void>((resolve, reject) => {
+				channel.publish(exchange, routingKey, body, toPublishOptions(properties), (error) =>
+					error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
+				);
+			});
+		},
+		async get(queue) {
+			const message = await channel.get(queue, { noAck: false });
+			return message === false ? false : toMessage(message);
+		},
+		async close() {
+			await channel.close();
+		},
+		onClose,
+	};
+}
+
+/** Opens one connection. TLS verification stays on unless the settings turn it off. */
+export async function connectAmqp(settings: BrokerSettings): Promise<BrokerConnection> {
+	const url: Options.Connect = {
+		protocol: settings.tls ? 'amqps' : 'amqp',
+		hostname: settings.host,
+		port: settings.port,
+		username: settings.username,
+		password: settings.password,
+		vhost: settings.vhost,
+		heartbeat: settings.heartbeatSeconds,
+	};
+	const socketOptions: Record<string, unknown> = {
+		timeout: settings.connectTimeoutMs ?? 10_000,
+	};
+	if (settings.tls) {
+		socketOptions.rejectUnauthorized = settings.tls.rejectUnauthorized;
+		socketOptions.servername = settings.tls.servername ?? settings.host;
+		if (settings.tls.ca) socketOptions.ca = [settings.tls.ca];
+		if (settings.tls.cert) socketOptions.cert = settings.tls.cert;
+		if (settings.tls.key) socketOptions.key = settings.tls.key;
+		if (settings.tls.passphrase) socketOptions.passphrase = settings.tls.passphrase;
+	}
+	const connection = await amqplib.connect(url, socketOptions);
+	connection.on('error', () => undefined);
+	let closed = false;
+	const onClose = onceClosed(connection);
+	onClose(() => {
+		closed = true;
+	});
+	return {
+		async createChannel() {
+			return wrapChannel(await connection.createConfirmChannel());
+		},
+		async close() {
+			if (closed) return;
+			closed = true;
+			await connection.close();
+		},
+		onClose,
+	};
+}

@@ -1,0 +1,495 @@
+import { decodeNotification, EnvelopeDecodeError } from '../events/envelope';
+import type { EventPredicate } from '../events/filters';
+import { normalizeBusNotification } from '../events/normalize';
+import type { EsiLeapEvent } from '../events/types';
+import { decide, RETRY_HEADER, retriesSoFar } from './ackPolicy';
+import type { AckPolicy, Decision, ExecutionOutcome } from './ackPolicy';
+import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import type { BackoffOptions } from './backoff';
+import type { BrokerChannel, BrokerConnection, BrokerMessage, Connect } from './broker';
+import { InFlightTracker } from './inFlight';
+import type { InFlightKey } from './inFlight';
+import { applyTopology } from './topology';
+import type { Topology } from './topology';
+
+/**
+ * The message-bus consumer: connect → declare → consume → (on loss) reconnect with backoff.
+ * n8n-free: the trigger passes `deliver` (emit + wait for the execution) and the reporting hooks.
+ *
+ * Guarantees:
+ * - a message is acked only after its outcome is known (except in `immediately` mode);
+ * - a failed message is retried via a republished copy counting `x-esi-leap-retries`, then
+ *   dead-lettered; a malformed one is dead-lettered at once; both copy the body byte for byte;
+ * - an ack is sent only on the channel that delivered the message; if that channel died, the
+ *   broker requeues the message and it is delivered again (with the same oslo message id, which
+ *   the trigger uses as n8n's deduplication key).
+ */
+
+export interface BusLogger {
+	debug(message: string, meta?: Record<string, unknown>): void;
+	info(message: string, meta?: Record<string, unknown>): void;
+	warn(message: string, meta?: Record<string, unknown>): void;
+	error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface MalformedReport {
+	reason: string;
+	/** The field at fault (never its value). */
+	field?: string;
+	routingKey: string;
+	bodyBytes: number;
+	/** Where the body went; null when nothing was dead-lettered (manual test). */
+	deadLetterQueue: string | null;
+}
+
+export interface OutageReport {
+	sinceMs: number;
+	attempts: number;
+	lastError: string;
+}
+
+export interface ConsumerStats {
+	received: number;
+	emitted: number;
+	/** Valid events that did not match the selected events or payload filters. */
+	filtered: number;
+	/** Valid oslo notifications of event types this package does not know. */
+	unsupported: number;
+	malformed: number;
+	acked: number;
+	retried: number;
+	deadLettered: number;
+	timedOut: number;
+	/** Outcomes that arrived after their channel had died (the broker redelivers those). */
+	orphaned: number;
+	reconnects: number;
+}
+
+export interface ConsumerOptions {
+	connect: Connect;
+	topology: Topology;
+	prefetch: number;
+	policy: AckPolicy;
+	ackTimeoutMs: number;
+	select: EventPredicate;
+	includeRaw: boolean;
+	/**
+	 * Hands an event to the workflow. With `awaitOutcome` false (`immediately` mode) the
+	 * returned promise is ignored.
+	 */
+	deliver(event: EsiLeapEvent, awaitOutcome: boolean): Promise<ExecutionOutcome>;
+	onMalformed?(report: MalformedReport): void;
+	/** Once per outage that lasts longer than `outageNoticeMs`. */
+	onOutage?(report: OutageReport): void;
+	onRecovered?(report: OutageReport): void;
+	/** Manual test: stop consuming after the first delivered event. */
+	stopAfterFirst?: boolean;
+	logger: BusLogger;
+	backoff?: BackoffOptions;
+	outageNoticeMs?: number;
+	now?: () => number;
+}
+
+interface ChannelState {
+	generation: number;
+	connection: BrokerConnection;
+	channel: BrokerChannel;
+	queue: string;
+	consumerTag: string | null;
+	alive: boolean;
+}
+
+const DEFAULT_OUTAGE_NOTICE_MS = 2 * 60_000;
+
+/** Error text safe for logs and headers: one line, bounded, no credentials in a URL. */
+export function safeErrorText(error: unknown): string {
+	const text = error instanceof Error ? error.message : String(error);
+	return text
+		.replace(/(amqps?:\/\/)[^@\s/]*@/gi, '$1***@')
+		.replace(/\s+/g, ' ')
+		.slice(0, 500);
+}
+
+type Decoded =
+	| { kind: 'event'; event: EsiLeapEvent }
+	| { kind: 'unsupported'; eventType: string }
+	| { kind: 'malformed'; error: EnvelopeDecodeError };
+
+function decodeMessage(body: Buffer, includeRaw: boolean): Decoded {
+	try {
+		const decoded = decodeNotification(body);
+		if (decoded.kind === 'unsupported') {
+			return { kind: 'unsupported', eventType: decoded.notification.event_type };
+		}
+		return { kind: 'event', event: normalizeBusNotification(decoded.notification, { includeRaw }) };
+	} catch (error) {
+		// Only decode errors can come from here; anything else is a bug, shown as such.
+		return {
+			kind: 'malformed',
+			error:
+				error instanceof EnvelopeDecodeError
+					? error
+					: new EnvelopeDecodeError('invalid_message', `Decoder failure: ${safeErrorText(error)}`),
+		};
+	}
+}
+
+export class BusConsumer {
+	readonly stats: ConsumerStats = {
+		received: 0,
+		emitted: 0,
+		filtered: 0,
+		unsupported: 0,
+		malformed: 0,
+		acked: 0,
+		retried: 0,
+		deadLettered: 0,
+		timedOut: 0,
+		orphaned: 0,
+		reconnects: 0,
+	};
+
+	private readonly inFlight = new InFlightTracker();
+	private current: ChannelState | null = null;
+	private generation = 0;
+	private closing = false;
+	private closed: Promise<void> | null = null;
+	private reconnecting: Promise<void> | null = null;
+	private cancelSleep: (() => void) | null = null;
+	private delivered = false;
+	private readonly now: () => number;
+
+	constructor(private readonly options: ConsumerOptions) {
+		this.now = options.now ?? Date.now;
+	}
+
+	/** The queue currently consumed (server-named for a temporary queue). */
+	get queue(): string | null {
+		return this.current?.queue ?? null;
+	}
+
+	get inFlightCount(): number {
+		return this.inFlight.size;
+	}
+
+	/** First connection: errors are thrown so that activation fails with a clear reason. */
+	async start(): Promise<void> {
+		await this.establish();
+	}
+
+	/**
+	 * Cancel the consumer, wait up to `drainTimeoutMs` for in-flight executions, then close.
+	 * Messages still unsettled are requeued by the broker. Idempotent.
+	 */
+	async close(drainTimeoutMs: number): Promise<void> {
+		if (!this.closed) this.closed = this.shutdown(drainTimeoutMs);
+		return await this.closed;
+	}
+
+	private async shutdown(drainTimeoutMs: number): Promise<void> {
+		this.closing = true;
+		this.cancelSleep?.();
+		const state = this.current;
+		if (state?.alive && state.consumerTag) {
+			await state.channel.cancel(state.consumerTag).catch(() => undefined);
+		}
+		const drained = await this.inFlight.drain(drainTimeoutMs);
+		if (!drained) {
+			this.options.logger.warn(
+				'Closing with executions still running; the broker will redeliver their messages',
+				{
+					inFlight: this.inFlight.size,
+				},
+			);
+		}
+		if (state) {
+			state.alive = false;
+			await state.channel.close().catch(() => undefined);
+			await state.connection.close().catch(() => undefined);
+		}
+		await this.reconnecting?.catch(() => undefined);
+	}
+
+	private async establish(): Promise<void> {
+		const connection = await this.options.connect();
+		const generation = ++this.generation;
+		let established = false;
+		try {
+			const channel = await connection.createChannel();
+			const queue = await applyTopology(channel, this.options.topology);
+			await channel.prefetch(this.options.prefetch);
+			const state: ChannelState = {
+				generation,
+				connection,
+				channel,
+				queue,
+				consumerTag: null,
+				alive: true,
+			};
+			const lost = (error?: Error) => this.onLost(state, error);
+			connection.onClose(lost);
+			channel.onClose(lost);
+			if (this.closing) return;
+			this.current = state;
+			state.consumerTag = await channel.consume(queue, (message) => {
+				if (message === null) {
+					this.options.logger.warn(
+						'The broker cancelled the consumer (queue deleted?); reconnecting',
+						{ queue },
+					);
+					void state.connection.close().catch(() => undefined);
+					return;
+				}
+				void this.handle(state, message);
+			});
+			established = true;
+			this.options.logger.info('Consuming ESI Leap notifications', { queue, generation });
+		} finally {
+			if (!established) await connection.close().catch(() => undefined);
+		}
+	}
+
+	private onLost(state: ChannelState, error?: Error) {
+		if (!state.alive) return;
+		state.alive = false;
+		// The broker requeues what this channel had not acked; their late outcomes are dropped.
+		const dropped = this.inFlight.dropGeneration(state.generation);
+		void state.connection.close().catch(() => undefined);
+		if (this.closing) return;
+		this.options.logger.warn('Lost the connection to the message bus; reconnecting', {
+			error: error ? safeErrorText(error) : 'closed',
+			unsettled: dropped,
+		});
+		if (!this.reconnecting) {
+			this.reconnecting = this.reconnect().finally(() => {
+				this.reconnecting = null;
+			});
+		}
+	}
+
+	private sleep(ms: number): Promise<void> {
+		return new Promise((resolve) => {
+			const timer = setTimeout(() => {
+				this.cancelSleep = null;
+				resolve();
+			}, ms);
+			this.cancelSleep = () => {
+				clearTimeout(timer);
+				this.cancelSleep = null;
+				resolve();
+			};
+		});
+	}
+
+	private async reconnect(): Promise<void> {
+		const since = this.now();
+		const noticeAfter = this.options.outageNoticeMs ?? DEFAULT_OUTAGE_NOTICE_MS;
+		let attempts = 0;
+		let reported = false;
+		let lastError = '';
+		while (!this.closing) {
+			await this.sleep(backoffDelay(attempts, this.options.backoff ?? DEFAULT_BACKOFF));
+			if (this.closing) return;
+			attempts++;
+			try {
+				await this.establish();
+				this.stats.reconnects++;
+				const report = { sinceMs: this.now() - since, attempts, lastError };
+				this.options.logger.info('Reconnected to the message bus', {
+					attempts,
+					outageMs: report.sinceMs,
+				});
+				if (reported) this.options.onRecovered?.(report);
+				return;
+			} catch (error) {
+				lastError = safeErrorText(error);
+				this.options.logger.warn('Reconnect to the message bus failed', {
+					attempt: attempts,
+					error: lastError,
+				});
+				if (!reported && this.now() - since >= noticeAfter) {
+					reported = true;
+					this.options.onOutage?.({ sinceMs: this.now() - since, attempts, lastError });
+				}
+			}
+		}
+	}
+
+	private async handle(state: ChannelState, message: BrokerMessage): Promise<void> {
+		const key = this.inFlight.add(state.generation, message.deliveryTag);
+		this.stats.received++;
+		try {
+			await this.process(state, key, message);
+		} catch (error) {
+			// A broker-side failure (channel closed mid-publish, ...): the message stays unacked
+			// and comes back after the reconnect.
+			this.options.logger.error('Could not settle a message; it will be redelivered', {
+				error: safeErrorText(error),
+			});
+		} finally {
+			this.inFlight.settle(key);
+		}
+	}
+
+	private async process(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+	): Promise<void> {
+		const decoded = decodeMessage(message.body, this.options.includeRaw);
+		if (decoded.kind === 'malformed') {
+			await this.malformed(state, key, message, decoded.error);
+			return;
+		}
+		if (decoded.kind === 'unsupported') {
+			this.stats.unsupported++;
+			this.options.logger.debug('Ignoring a notification of an unsupported event type', {
+				eventType: decoded.eventType.slice(0, 100),
+			});
+			this.ack(state, key, message);
+			return;
+		}
+		const event = decoded.event;
+
+		if (!this.options.select(event) || (this.options.stopAfterFirst && this.delivered)) {
+			this.stats.filtered++;
+			this.ack(state, key, message);
+			return;
+		}
+
+		if (this.options.policy.mode === 'immediately') {
+			this.ack(state, key, message);
+			this.emit(event, false).catch(() => undefined);
+			return;
+		}
+		const outcome = await this.emit(event, true);
+		const decision = decide(outcome, retriesSoFar(message.properties.headers), this.options.policy);
+		await this.apply(state, key, message, decision);
+	}
+
+	private async emit(event: EsiLeapEvent, awaitOutcome: boolean): Promise<ExecutionOutcome> {
+		this.stats.emitted++;
+		if (this.options.stopAfterFirst) {
+			this.delivered = true;
+			const state = this.current;
+			if (state?.alive && state.consumerTag)
+				void state.channel.cancel(state.consumerTag).catch(() => undefined);
+		}
+		const execution = this.options
+			.deliver(event, awaitOutcome)
+			.catch((error): ExecutionOutcome => ({ kind: 'notStarted', error: safeErrorText(error) }));
+		if (!awaitOutcome) return await execution;
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const timeout = new Promise<ExecutionOutcome>((resolve) => {
+			timer = setTimeout(() => resolve({ kind: 'timedOut' }), this.options.ackTimeoutMs);
+		});
+		const outcome = await Promise.race([execution, timeout]);
+		clearTimeout(timer);
+		if (outcome.kind === 'timedOut') {
+			this.stats.timedOut++;
+			this.options.logger.warn('No completion signal for an execution within the ack timeout', {
+				messageId: event.message_id,
+				ackTimeoutMs: this.options.ackTimeoutMs,
+			});
+		}
+		return outcome;
+	}
+
+	/** Only the channel that delivered a message may settle it. */
+	private usable(state: ChannelState, key: InFlightKey): boolean {
+		if (state.alive && this.inFlight.has(key)) return true;
+		this.stats.orphaned++;
+		this.options.logger.debug(
+			'Outcome for a message of a closed channel; the broker redelivers it',
+			{ key },
+		);
+		return false;
+	}
+
+	private ack(state: ChannelState, key: InFlightKey, message: BrokerMessage) {
+		if (!this.usable(state, key)) return;
+		state.channel.ack(message.deliveryTag);
+		this.stats.acked++;
+	}
+
+	private async apply(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		decision: Decision,
+	) {
+		switch (decision.action) {
+			case 'ack':
+				this.ack(state, key, message);
+				return;
+			case 'retry': {
+				if (!this.usable(state, key)) return;
+				await state.channel.publish('', state.queue, message.body, {
+					...message.properties,
+					headers: { ...message.properties.headers, [RETRY_HEADER]: decision.attempt },
+				});
+				this.ack(state, key, message);
+				this.stats.retried++;
+				this.options.logger.info('Requeued a message whose execution did not succeed', {
+					attempt: decision.attempt,
+					maxRetries: this.options.policy.maxRetries,
+					reason: decision.reason,
+				});
+				return;
+			}
+			case 'deadLetter':
+				await this.deadLetter(state, key, message, 'failed', decision.reason);
+				this.options.logger.warn('Dead-lettered a message after its retries', {
+					queue: this.options.topology.deadLetterQueue,
+					reason: decision.reason,
+				});
+				return;
+		}
+	}
+
+	private async deadLetter(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		kind: 'malformed' | 'failed',
+		reason: string,
+	) {
+		const queue = this.options.topology.deadLetterQueue;
+		if (!this.usable(state, key)) return;
+		if (queue !== null) {
+			await state.channel.publish('', queue, message.body, {
+				...message.properties,
+				headers: {
+					...message.properties.headers,
+					'x-esi-leap-dead-letter-kind': kind,
+					'x-esi-leap-dead-letter-reason': reason.slice(0, 500),
+					'x-esi-leap-original-exchange': message.exchange,
+					'x-esi-leap-original-routing-key': message.routingKey,
+					'x-esi-leap-dead-lettered-at': new Date(this.now()).toISOString(),
+				},
+			});
+			this.stats.deadLettered++;
+		}
+		this.ack(state, key, message);
+	}
+
+	private async malformed(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		error: EnvelopeDecodeError,
+	) {
+		this.stats.malformed++;
+		const reason = `${error.reason}: ${error.message}`;
+		await this.deadLetter(state, key, message, 'malformed', reason);
+		const report: MalformedReport = {
+			reason,
+			field: error.field,
+			routingKey: message.routingKey,
+			bodyBytes: message.body.length,
+			deadLetterQueue: this.options.topology.deadLetterQueue,
+		};
+		this.options.logger.warn('Malformed message on the ESI Leap topic', { ...report });
+		this.options.onMalformed?.(report);
+	}
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+
+import { decide, retriesSoFar, RETRY_HEADER } from '../../../nodes/core/bus/ackPolicy';
+import type { AckPolicy } from '../../../nodes/core/bus/ackPolicy';
+
+const onSuccess: AckPolicy = { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'retry' };
+const onFinish: AckPolicy = { ...onSuccess, mode: 'executionFinishes' };
+
+describe('decide', () => {
+	it('acks successes and skipped duplicates', () => {
+		expect(decide({ kind: 'succeeded' }, 0, onSuccess)).toEqual({ action: 'ack' });
+		expect(decide({ kind: 'duplicate' }, 0, onSuccess)).toEqual({ action: 'ack' });
+	});
+
+	it('retries a failed execution up to maxRetries, then dead-letters it', () => {
+		const failed = { kind: 'failed', error: 'boom' } as const;
+		expect(decide(failed, 0, onSuccess)).toMatchObject({ action: 'retry', attempt: 1 });
+		expect(decide(failed, 1, onSuccess)).toMatchObject({ action: 'retry', attempt: 2 });
+		expect(decide(failed, 2, onSuccess)).toMatchObject({ action: 'deadLetter' });
+		expect(decide(failed, 0, { ...onSuccess, maxRetries: 0 })).toMatchObject({
+			action: 'deadLetter',
+		});
+	});
+
+	it('acks a failed execution when acking after it finishes', () => {
+		expect(decide({ kind: 'failed', error: 'boom' }, 0, onFinish)).toEqual({ action: 'ack' });
+	});
+
+	it('retries an execution that never started, in every mode', () => {
+		expect(decide({ kind: 'notStarted', error: 'x' }, 0, onFinish)).toMatchObject({
+			action: 'retry',
+		});
+	});
+
+	it('follows onTimeout for a lost completion signal', () => {
+		expect(decide({ kind: 'timedOut' }, 0, onFinish)).toMatchObject({
+			action: 'retry',
+			attempt: 1,
+		});
+		expect(decide({ kind: 'timedOut' }, 2, onFinish)).toMatchObject({ action: 'deadLetter' });
+		expect(decide({ kind: 'timedOut' }, 0, { ...onFinish, onTimeout: 'ack' })).toEqual({
+			action: 'ack',
+		});
+	});
+});
+
+describe('retriesSoFar', () => {
+	it('reads our header and ignores junk', () => {
+		expect(retriesSoFar({})).toBe(0);
+		expect(retriesSoFar({ [RETRY_HEADER]: 3 })).toBe(3);
+		expect(retriesSoFar({ [RETRY_HEADER]: '2' })).toBe(2);
+		expect(retriesSoFar({ [RETRY_HEADER]: -1 })).toBe(0);
+		expect(retriesSoFar({ [RETRY_HEADER]: 'x' })).toBe(0);
+	});
+});
