@@ -1,0 +1,1066 @@
+/**
+ * ESI Leap REST API v1 (pecan + WSME behaviour): routing, keystonemiddleware auth, policy,
+ * filters and defaults, and the real error bodies and status codes (spec §2, §3, §5).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+	addSeconds,
+	DATETIME_MAX,
+	now,
+	parseLenient,
+	parseStrict,
+	pythonStr,
+	restFormat,
+	secondsBetween,
+	type NaiveTime,
+} from './clock';
+import { LEASE_CAN_DELETE, type Engine } from './engine';
+import { fault, htmlError, HttpFault, json, raise, type Reply } from './http';
+import { middlewareUnauthorized, type Token } from './keystone';
+import {
+	projectName,
+	type Database,
+	type EventRow,
+	type Lease,
+	type Offer,
+	type ResourceType,
+} from './model';
+import type { RequestContext } from './notifier';
+import { pyRepr, pyString } from './pyjson';
+import {
+	checkResourceType,
+	describeResource,
+	findIronicNode,
+	resolveResourceUuid,
+} from './resources';
+
+export interface ApiConfig {
+	defaultResourceType: ResourceType;
+	keystoneRoot: string;
+}
+
+export interface ApiRequest {
+	method: string;
+	path: string;
+	query: URLSearchParams;
+	headers: Record<string, string | string[] | undefined>;
+	rawBody: string;
+	token: Token | undefined;
+}
+
+interface Caller {
+	token: Token;
+	projectId: string;
+	roles: string[];
+	isAdmin: boolean;
+	isOwner: boolean;
+	isLessee: boolean;
+	context: RequestContext;
+}
+
+const DEFAULT_LEASE_DAYS = 7;
+const MAX_LEASE_DAYS = 21;
+const DAY = 86_400;
+
+function callerFrom(token: Token, requestId: string): Caller {
+	const roles = token.project ? token.user.roles : [];
+	const has = (...names: string[]) => roles.some((role) => names.includes(role));
+	const projectId = token.project?.id ?? '';
+	return {
+		token,
+		projectId,
+		roles,
+		isAdmin: has('admin', 'esi_leap_admin'),
+		isOwner: has('owner', 'esi_leap_owner'),
+		isLessee: has('lessee', 'esi_leap_lessee'),
+		context: {
+			user: token.user.id,
+			projectId: projectId || null,
+			userDomain: 'default',
+			projectDomain: token.project ? 'default' : null,
+			roles: [...roles],
+			requestId,
+		},
+	};
+}
+
+function denyRule(rule: string): never {
+	raise(403, `Access was denied to ${rule}.`);
+}
+
+function isUuidLike(value: string): boolean {
+	return /^[0-9a-f]{32}$/i.test(value.replace(/-/g, ''));
+}
+
+// ---------------------------------------------------------------------------------------------
+// WSME argument and body validation
+
+function checkArguments(
+	query: URLSearchParams,
+	allowed: string[],
+): Record<string, string | undefined> {
+	const values: Record<string, string | undefined> = {};
+	for (const [key, value] of query) {
+		if (!allowed.includes(key)) raise(400, `Unknown argument: "${key}"`);
+		values[key] = value;
+	}
+	return values;
+}
+
+function queryTime(name: string, value: string | undefined): NaiveTime | undefined {
+	if (value === undefined) return undefined;
+	const parsed = parseLenient(value);
+	if (!parsed)
+		raise(
+			400,
+			`Invalid input for field/attribute ${name}. Value: '${value}'. Unknown string format: %s`,
+		);
+	return parsed;
+}
+
+interface AttributeSpec {
+	name: string;
+	readOnly?: boolean;
+	datetime?: boolean;
+	mandatory?: boolean;
+}
+
+const LEASE_ATTRIBUTES: AttributeSpec[] = [
+	{ name: 'name' },
+	{ name: 'uuid', readOnly: true },
+	{ name: 'project_id' },
+	{ name: 'project', readOnly: true },
+	{ name: 'owner_id', readOnly: true },
+	{ name: 'owner', readOnly: true },
+	{ name: 'resource_type' },
+	{ name: 'resource_uuid' },
+	{ name: 'resource_class' },
+	{ name: 'resource_properties' },
+	{ name: 'resource', readOnly: true },
+	{ name: 'start_time', datetime: true },
+	{ name: 'fulfill_time', readOnly: true },
+	{ name: 'expire_time', readOnly: true },
+	{ name: 'end_time', datetime: true },
+	{ name: 'status', readOnly: true },
+	{ name: 'properties' },
+	{ name: 'purpose' },
+	{ name: 'offer_uuid', readOnly: true },
+	{ name: 'parent_lease_uuid', readOnly: true },
+];
+
+const OFFER_ATTRIBUTES: AttributeSpec[] = [
+	{ name: 'name' },
+	{ name: 'uuid', readOnly: true },
+	{ name: 'project_id', readOnly: true },
+	{ name: 'project', readOnly: true },
+	{ name: 'lessee_id' },
+	{ name: 'lessee', readOnly: true },
+	{ name: 'resource_type' },
+	{ name: 'resource_uuid', mandatory: true },
+	{ name: 'resource', readOnly: true },
+	{ name: 'resource_class' },
+	{ name: 'resource_properties' },
+	{ name: 'start_time', datetime: true },
+	{ name: 'end_time', datetime: true },
+	{ name: 'status', readOnly: true },
+	{ name: 'properties' },
+	{ name: 'availabilities', readOnly: true },
+	{ name: 'parent_lease_uuid', readOnly: true },
+];
+
+interface ParsedBody {
+	raw: Record<string, unknown>;
+	times: { start?: NaiveTime; end?: NaiveTime };
+}
+
+function parseJsonBody(request: ApiRequest): unknown {
+	const contentType = String(request.headers['content-type'] ?? '')
+		.split(';')[0]
+		.trim();
+	if (request.rawBody.trim() === '') return {};
+	if (contentType !== 'application/json') raise(415, `Unknown mimetype: ${contentType}`);
+	try {
+		return JSON.parse(request.rawBody);
+	} catch {
+		return raise(400, 'Request is not in valid JSON format');
+	}
+}
+
+function validateBody(
+	request: ApiRequest,
+	argument: string,
+	attributes: AttributeSpec[],
+): ParsedBody {
+	const body = parseJsonBody(request);
+	if (!body || typeof body !== 'object' || Array.isArray(body)) {
+		raise(
+			400,
+			`Invalid input for field/attribute ${argument}. Value: '${pyRepr(body)}'. Invalid data type`,
+		);
+	}
+	const raw = body as Record<string, unknown>;
+	const times: ParsedBody['times'] = {};
+	for (const attribute of attributes) {
+		const value = raw[attribute.name];
+		if (!(attribute.name in raw)) {
+			if (attribute.mandatory) {
+				raise(
+					400,
+					`Invalid input for field/attribute ${attribute.name}. Value: 'None'. Mandatory field missing.`,
+				);
+			}
+			continue;
+		}
+		if (attribute.readOnly) {
+			raise(
+				400,
+				`Invalid input for field/attribute ${attribute.name}. Value: '${String(value)}'. Cannot set read only field.`,
+			);
+		}
+		if (attribute.datetime && value !== null) {
+			const parsed = typeof value === 'string' ? parseLenient(value) : undefined;
+			if (!parsed) {
+				raise(
+					400,
+					`Invalid input for field/attribute ${argument}. Value: '${pyRepr(raw)}'. Unknown string format: %s`,
+				);
+			}
+			if (attribute.name === 'start_time') times.start = parsed;
+			else times.end = parsed;
+		}
+	}
+	const unknown = Object.keys(raw).filter(
+		(key) => !attributes.some((attribute) => attribute.name === key),
+	);
+	if (unknown.length > 0)
+		raise(400, `Unknown attribute for argument ${argument}: ${unknown.join(', ')}`);
+	return { raw, times };
+}
+
+function optionalString(value: unknown): string | null {
+	return value === undefined || value === null ? null : String(value);
+}
+
+function objectValue(value: unknown): Record<string, unknown> {
+	return value && typeof value === 'object' && !Array.isArray(value)
+		? (value as Record<string, unknown>)
+		: {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialization, in the captures' key order
+
+function offerAvailabilities(db: Database, offer: Offer, at: NaiveTime): Array<[string, string]> {
+	if (offer.status !== 'available') return [];
+	const start = offer.startTime > at ? offer.startTime : at;
+	const end = offer.endTime;
+	const conflicts = db.leases
+		.filter(
+			(lease) =>
+				lease.offerUuid === offer.uuid &&
+				(lease.status === 'created' || lease.status === 'active') &&
+				lease.endTime >= start,
+		)
+		.sort((a, b) => (a.startTime < b.startTime ? -1 : 1));
+	const windows: Array<[NaiveTime, NaiveTime]> = [];
+	let cursor = start;
+	for (const lease of conflicts) {
+		if (lease.startTime > cursor) windows.push([cursor, lease.startTime]);
+		if (lease.endTime > cursor) cursor = lease.endTime;
+	}
+	if (cursor < end) windows.push([cursor, end]);
+	return windows.map(([from, to]) => [restFormat(from), restFormat(to)]);
+}
+
+function offerView(db: Database, offer: Offer, at: NaiveTime = now()) {
+	const resource = describeResource(db, offer.resourceType, offer.resourceUuid);
+	return {
+		name: offer.name,
+		uuid: offer.uuid,
+		project_id: offer.projectId,
+		project: projectName(db, offer.projectId),
+		lessee_id: offer.lesseeId,
+		lessee: projectName(db, offer.lesseeId),
+		resource_type: offer.resourceType,
+		resource_uuid: offer.resourceUuid,
+		resource: resource.name,
+		resource_class: resource.resourceClass,
+		resource_properties: resource.properties,
+		start_time: restFormat(offer.startTime),
+		end_time: restFormat(offer.endTime),
+		status: offer.status,
+		properties: offer.properties,
+		availabilities: offerAvailabilities(db, offer, at),
+		parent_lease_uuid: offer.parentLeaseUuid,
+	};
+}
+
+function leaseView(db: Database, lease: Lease) {
+	const resource = describeResource(db, lease.resourceType, lease.resourceUuid);
+	const time = (value: NaiveTime | null) => (value === null ? null : restFormat(value));
+	return {
+		name: lease.name,
+		uuid: lease.uuid,
+		project_id: lease.projectId,
+		project: projectName(db, lease.projectId),
+		owner_id: lease.ownerId,
+		owner: projectName(db, lease.ownerId),
+		resource_type: lease.resourceType,
+		resource_uuid: lease.resourceUuid,
+		resource_class: resource.resourceClass,
+		resource_properties: resource.properties,
+		resource: resource.name,
+		start_time: restFormat(lease.startTime),
+		fulfill_time: time(lease.fulfillTime),
+		expire_time: time(lease.expireTime),
+		end_time: restFormat(lease.endTime),
+		status: lease.status,
+		properties: lease.properties,
+		purpose: lease.purpose,
+		offer_uuid: lease.offerUuid,
+		parent_lease_uuid: lease.parentLeaseUuid,
+	};
+}
+
+const nullable = (value: string | null) => (value === null ? 'null' : pyString(value));
+
+/** Hand-rolled for speed: event lists can hold 100 000 rows. */
+function eventJson(event: EventRow): string {
+	return (
+		`{"id": ${event.id}, "event_type": ${pyString(event.eventType)}, ` +
+		`"event_time": ${pyString(restFormat(event.eventTime))}, "object_type": ${nullable(event.objectType)}, ` +
+		`"object_uuid": ${nullable(event.objectUuid)}, "resource_type": ${nullable(event.resourceType)}, ` +
+		`"resource_uuid": ${nullable(event.resourceUuid)}, "lessee_id": ${nullable(event.lesseeId)}, ` +
+		`"owner_id": ${nullable(event.ownerId)}}`
+	);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups (UUID or name, with ESI's 404/500 behaviour)
+
+function resolveProject(db: Database, ident: string): string {
+	if (isUuidLike(ident)) return ident;
+	const project = db.projects.find((candidate) => candidate.name === ident);
+	if (!project) raise(500, `No project named ${ident}.`);
+	return project.id;
+}
+
+function lookup<T extends { uuid: string; name: string | null; status: string }>(
+	items: T[],
+	ident: string,
+	kind: 'Lease' | 'Offer',
+	statuses: string[] | undefined,
+	noneAttribute: string,
+): T {
+	const allowed = (item: T) => !statuses || statuses.includes(item.status);
+	if (isUuidLike(ident)) {
+		const found = items.find((item) => item.uuid === ident);
+		if (!found) raise(500, `'NoneType' object has no attribute '${noneAttribute}'`);
+		if (!allowed(found)) raise(404, `${kind} with name or uuid ${ident} not found.`);
+		return found;
+	}
+	const matches = items.filter((item) => item.name === ident && allowed(item));
+	if (matches.length === 0) raise(404, `${kind} with name or uuid ${ident} not found.`);
+	if (matches.length > 1) raise(500, `Duplicate ${kind.toLowerCase()}s with name ${ident}.`);
+	return matches[0];
+}
+
+function overlaps(aStart: NaiveTime, aEnd: NaiveTime, bStart: NaiveTime, bEnd: NaiveTime): boolean {
+	return aStart < bEnd && bStart < aEnd;
+}
+
+function checkTimeConflict(
+	db: Database,
+	type: ResourceType,
+	uuid: string,
+	start: NaiveTime,
+	end: NaiveTime,
+): void {
+	const offerConflict = db.offers.some(
+		(offer) =>
+			offer.resourceType === type &&
+			offer.resourceUuid === uuid &&
+			offer.status === 'available' &&
+			overlaps(offer.startTime, offer.endTime, start, end),
+	);
+	const leaseConflict = db.leases.some(
+		(lease) =>
+			lease.resourceType === type &&
+			lease.resourceUuid === uuid &&
+			(lease.status === 'created' || lease.status === 'active') &&
+			overlaps(lease.startTime, lease.endTime, start, end),
+	);
+	if (offerConflict || leaseConflict) raise(500, `Time conflict for ${type} ${uuid}.`);
+}
+
+function checkTimeRange(start: NaiveTime, end: NaiveTime): void {
+	if (start >= end) {
+		raise(
+			500,
+			'Attempted to create lease resource with an invalid Start Time and End Time. ' +
+				`Start Time must be strictly less than End Time. Got ${pythonStr(start)}, ${pythonStr(end)}.`,
+		);
+	}
+}
+
+function checkMaxLeaseTime(caller: Caller, start: NaiveTime, end: NaiveTime): void {
+	if (!caller.isAdmin && secondsBetween(start, end) > MAX_LEASE_DAYS * DAY) {
+		raise(
+			403,
+			`Attempted to create lease with an invalid time range. The max time range is ${MAX_LEASE_DAYS} days.`,
+		);
+	}
+}
+
+function checkResourceOwnership(
+	db: Database,
+	caller: Caller,
+	type: ResourceType,
+	uuid: string,
+): void {
+	if (caller.isAdmin) return;
+	if (describeResource(db, type, uuid).ownerProjectId !== caller.projectId) {
+		raise(403, `Access was denied to ${type} ${uuid}.`);
+	}
+}
+
+function offerVisibleTo(offer: Offer, caller: Caller): boolean {
+	return (
+		caller.isAdmin ||
+		offer.projectId === caller.projectId ||
+		!offer.lesseeId ||
+		offer.lesseeId === caller.projectId
+	);
+}
+
+function defaultResourceFilter(
+	db: Database,
+	config: ApiConfig,
+	type: string | undefined,
+	uuid: string | undefined,
+): { type?: string; uuid?: string } {
+	if (uuid === undefined) return { type };
+	const resolvedType = checkResourceType(type ?? config.defaultResourceType);
+	return {
+		type: resolvedType,
+		uuid: resolveResourceUuid(db, resolvedType, uuid),
+	};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+function listOffers(
+	db: Database,
+	config: ApiConfig,
+	caller: Caller,
+	query: URLSearchParams,
+): Reply {
+	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:get_all');
+	const args = checkArguments(query, [
+		'project_id',
+		'resource_type',
+		'resource_uuid',
+		'resource_class',
+		'start_time',
+		'end_time',
+		'available_start_time',
+		'available_end_time',
+		'status',
+	]);
+	const start = queryTime('start_time', args.start_time);
+	const end = queryTime('end_time', args.end_time);
+	const availableStart = queryTime('available_start_time', args.available_start_time);
+	const availableEnd = queryTime('available_end_time', args.available_end_time);
+	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
+		raise(
+			500,
+			'Attempted to get offer resource without providing both a valid Start Time and End Time.',
+		);
+	}
+	if (
+		(availableStart === undefined) !== (availableEnd === undefined) ||
+		(availableStart && availableEnd && availableStart >= availableEnd)
+	) {
+		raise(
+			500,
+			'Attempted to get offer resource without providing both a valid Availability Start Time and Availability End Time.',
+		);
+	}
+	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
+	const resource = defaultResourceFilter(db, config, args.resource_type, args.resource_uuid);
+	const status = args.status ?? 'default';
+	const at = now();
+	const offers = db.offers.filter((offer) => {
+		if (!offerVisibleTo(offer, caller)) return false;
+		if (
+			status === 'default'
+				? !['available', 'error'].includes(offer.status)
+				: status !== 'any' && offer.status !== status
+		)
+			return false;
+		if (projectId !== undefined && offer.projectId !== projectId) return false;
+		if (resource.type !== undefined && offer.resourceType !== resource.type) return false;
+		if (resource.uuid !== undefined && offer.resourceUuid !== resource.uuid) return false;
+		if (start && end && !(offer.startTime <= start && offer.endTime >= end)) return false;
+		if (availableStart && availableEnd) {
+			if (!(offer.startTime <= availableStart && offer.endTime >= availableEnd)) return false;
+			const busy = db.leases.some(
+				(lease) =>
+					lease.offerUuid === offer.uuid &&
+					(lease.status === 'created' || lease.status === 'active') &&
+					overlaps(lease.startTime, lease.endTime, availableStart, availableEnd),
+			);
+			if (busy) return false;
+		}
+		if (args.resource_class !== undefined) {
+			return (
+				describeResource(db, offer.resourceType, offer.resourceUuid).resourceClass ===
+				args.resource_class
+			);
+		}
+		return true;
+	});
+	return json(200, { offers: offers.map((offer) => offerView(db, offer, at)) });
+}
+
+function showOffer(db: Database, caller: Caller, ident: string): Reply {
+	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:get');
+	const offer = lookup(db.offers, ident, 'Offer', undefined, 'project_id');
+	if (!offerVisibleTo(offer, caller)) raise(403, `Access was denied to offer ${offer.uuid}.`);
+	return json(200, offerView(db, offer));
+}
+
+function createOffer(db: Database, config: ApiConfig, caller: Caller, request: ApiRequest): Reply {
+	if (!caller.isAdmin && !caller.isOwner) denyRule('esi_leap:offer:create');
+	const { raw, times } = validateBody(request, 'new_offer', OFFER_ATTRIBUTES);
+	const type = checkResourceType(optionalString(raw.resource_type) ?? 'ironic_node');
+	const uuid = resolveResourceUuid(db, type, String(raw.resource_uuid));
+	const start = times.start ?? now();
+	const end = times.end ?? DATETIME_MAX;
+	checkTimeRange(start, end);
+	checkResourceOwnership(db, caller, type, uuid);
+	checkTimeConflict(db, type, uuid, start, end);
+	const lesseeId = optionalString(raw.lessee_id);
+	const offer: Offer = {
+		id: db.nextOfferId++,
+		uuid: randomUUID(),
+		name: optionalString(raw.name),
+		projectId: caller.projectId,
+		lesseeId: lesseeId === null ? null : resolveProject(db, lesseeId),
+		resourceType: type,
+		resourceUuid: uuid,
+		startTime: start,
+		endTime: end,
+		status: 'available',
+		properties: objectValue(raw.properties),
+		parentLeaseUuid: null,
+	};
+	db.offers.push(offer);
+	return json(201, offerView(db, offer));
+}
+
+function deleteOffer(db: Database, engine: Engine, caller: Caller, ident: string): Reply {
+	const offer = lookup(db.offers, ident, 'Offer', ['available', 'error'], 'project_id');
+	if (!caller.isAdmin && offer.projectId !== caller.projectId)
+		raise(403, `Access was denied to offer ${offer.uuid}.`);
+	engine.deleteOffer(offer);
+	return { status: 200, body: 'null' };
+}
+
+function claimOffer(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
+	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:claim');
+	const offer = db.offers.find((candidate) => candidate.uuid === ident);
+	if (!offer) raise(500, "'NoneType' object has no attribute 'status'");
+	if (offer.status !== 'available') raise(404, `Offer with name or uuid ${ident} not found.`);
+	if (!offerVisibleTo(offer, caller)) raise(403, `Access was denied to offer ${offer.uuid}.`);
+	const { raw, times } = validateBody(request, 'new_lease', LEASE_ATTRIBUTES);
+	const start = times.start ?? now();
+	let end = times.end;
+	if (end === undefined) {
+		const nextLease = db.leases
+			.filter(
+				(lease) =>
+					lease.offerUuid === offer.uuid &&
+					(lease.status === 'created' || lease.status === 'active') &&
+					lease.startTime > start,
+			)
+			.map((lease) => lease.startTime)
+			.sort()[0];
+		end = [addSeconds(start, DEFAULT_LEASE_DAYS * DAY), nextLease, offer.endTime]
+			.filter((time): time is NaiveTime => time !== undefined)
+			.sort()[0];
+	} else {
+		checkMaxLeaseTime(caller, start, end);
+	}
+	checkTimeRange(start, end);
+	const busy = db.leases.some(
+		(lease) =>
+			lease.offerUuid === offer.uuid &&
+			(lease.status === 'created' || lease.status === 'active') &&
+			overlaps(lease.startTime, lease.endTime, start, end as NaiveTime),
+	);
+	if (busy || start < offer.startTime || end > offer.endTime) {
+		raise(
+			500,
+			`Offer ${offer.uuid} has no availabilities at given time range ${pythonStr(start)}, ${pythonStr(end)}.`,
+		);
+	}
+	const lease: Lease = {
+		id: db.nextLeaseId++,
+		uuid: randomUUID(),
+		name: optionalString(raw.name),
+		projectId: caller.projectId,
+		ownerId: offer.projectId,
+		resourceType: offer.resourceType,
+		resourceUuid: offer.resourceUuid,
+		startTime: start,
+		endTime: end,
+		fulfillTime: null,
+		expireTime: null,
+		status: 'created',
+		properties: objectValue(raw.properties),
+		purpose: optionalString(raw.purpose),
+		offerUuid: ident,
+		parentLeaseUuid: offer.parentLeaseUuid,
+	};
+	db.leases.push(lease);
+	return json(201, leaseView(db, lease));
+}
+
+function listLeases(
+	db: Database,
+	config: ApiConfig,
+	caller: Caller,
+	query: URLSearchParams,
+): Reply {
+	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:lease:get_all');
+	const args = checkArguments(query, [
+		'project_id',
+		'owner_id',
+		'status',
+		'start_time',
+		'end_time',
+		'offer_uuid',
+		'view',
+		'resource_type',
+		'resource_uuid',
+		'resource_class',
+	]);
+	const start = queryTime('start_time', args.start_time);
+	const end = queryTime('end_time', args.end_time);
+	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
+		raise(
+			500,
+			'Attempted to get lease resource without providing both a valid Start Time and End Time.',
+		);
+	}
+	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
+	const ownerId = args.owner_id === undefined ? undefined : resolveProject(db, args.owner_id);
+	let lesseeOrOwner: string | undefined;
+	if (args.view === 'all') {
+		if (!caller.isAdmin) denyRule('esi_leap:lease:lease_admin');
+	} else if (ownerId !== undefined) {
+		if (ownerId !== caller.projectId && !caller.isAdmin) denyRule('esi_leap:lease:lease_admin');
+	} else if (projectId === undefined) {
+		lesseeOrOwner = caller.projectId;
+	} else if (projectId !== caller.projectId && !caller.isAdmin) {
+		denyRule('esi_leap:lease:lease_admin');
+	}
+	const resource = defaultResourceFilter(db, config, args.resource_type, args.resource_uuid);
+	const status = args.status ?? 'default';
+	const defaults = ['created', 'active', 'error', 'wait cancel', 'wait expire', 'wait fulfill'];
+	const leases = db.leases.filter((lease) => {
+		if (
+			status === 'default'
+				? !defaults.includes(lease.status)
+				: status !== 'any' && lease.status !== status
+		)
+			return false;
+		if (
+			lesseeOrOwner !== undefined &&
+			lease.projectId !== lesseeOrOwner &&
+			lease.ownerId !== lesseeOrOwner
+		)
+			return false;
+		if (projectId !== undefined && lease.projectId !== projectId) return false;
+		if (ownerId !== undefined && lease.ownerId !== ownerId) return false;
+		if (args.offer_uuid !== undefined && lease.offerUuid !== args.offer_uuid) return false;
+		if (resource.type !== undefined && lease.resourceType !== resource.type) return false;
+		if (resource.uuid !== undefined && lease.resourceUuid !== resource.uuid) return false;
+		if (start && end) {
+			const inside = (time: NaiveTime) => start <= time && time <= end;
+			if (
+				!(
+					inside(lease.startTime) ||
+					inside(lease.endTime) ||
+					(lease.startTime <= start && lease.endTime >= end)
+				)
+			)
+				return false;
+		}
+		if (args.resource_class !== undefined) {
+			return (
+				describeResource(db, lease.resourceType, lease.resourceUuid).resourceClass ===
+				args.resource_class
+			);
+		}
+		return true;
+	});
+	return json(200, { leases: leases.map((lease) => leaseView(db, lease)) });
+}
+
+function canSeeLease(caller: Caller, lease: Lease): boolean {
+	return (
+		caller.isAdmin || caller.projectId === lease.ownerId || caller.projectId === lease.projectId
+	);
+}
+
+function showLease(db: Database, caller: Caller, ident: string): Reply {
+	const lease = lookup(db.leases, ident, 'Lease', undefined, 'owner_id');
+	if (!canSeeLease(caller, lease)) raise(403, `Access was denied to lease ${lease.uuid}.`);
+	return json(200, leaseView(db, lease));
+}
+
+function createLease(db: Database, config: ApiConfig, caller: Caller, request: ApiRequest): Reply {
+	if (!caller.isAdmin && !caller.isOwner) denyRule('esi_leap:lease:create');
+	const { raw, times } = validateBody(request, 'new_lease', LEASE_ATTRIBUTES);
+	if (raw.resource_uuid === undefined || raw.resource_uuid === null) raise(500, "'resource_uuid'");
+	const type = checkResourceType(optionalString(raw.resource_type) ?? config.defaultResourceType);
+	const uuid = resolveResourceUuid(db, type, String(raw.resource_uuid));
+	const lessee = optionalString(raw.project_id);
+	if (lessee === null)
+		raise(500, '(sqlite3.IntegrityError) NOT NULL constraint failed: leases.project_id');
+	const projectId = resolveProject(db, lessee);
+	const start = times.start ?? now();
+	const end = times.end ?? addSeconds(start, DEFAULT_LEASE_DAYS * DAY);
+	if (times.end !== undefined) checkMaxLeaseTime(caller, start, end);
+	checkTimeRange(start, end);
+	checkResourceOwnership(db, caller, type, uuid);
+	checkTimeConflict(db, type, uuid, start, end);
+	const lease: Lease = {
+		id: db.nextLeaseId++,
+		uuid: randomUUID(),
+		name: optionalString(raw.name),
+		projectId,
+		ownerId: caller.projectId,
+		resourceType: type,
+		resourceUuid: uuid,
+		startTime: start,
+		endTime: end,
+		fulfillTime: null,
+		expireTime: null,
+		status: 'created',
+		properties: objectValue(raw.properties),
+		purpose: optionalString(raw.purpose),
+		offerUuid: null,
+		parentLeaseUuid: null,
+	};
+	db.leases.push(lease);
+	return json(201, leaseView(db, lease));
+}
+
+function updateLease(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
+	const lease = lookup(db.leases, ident, 'Lease', undefined, 'owner_id');
+	if (!caller.isAdmin) raise(403, `Access was denied to lease ${lease.uuid}.`);
+	const body = parseJsonBody(request);
+	const keys = body && typeof body === 'object' ? Object.keys(body) : [];
+	if (keys.length !== 1 || keys[0] !== 'end_time')
+		raise(500, 'Only the end_time field may be updated');
+	const value = (body as Record<string, unknown>).end_time;
+	if (typeof value !== 'string')
+		raise(
+			500,
+			`strptime() argument 1 must be str, not ${value === null ? 'None' : typeof value === 'number' ? 'int' : typeof value}`,
+		);
+	const parsed = parseStrict(value);
+	if (!parsed.time) raise(500, parsed.error as string);
+	const newEnd = parsed.time;
+	checkTimeRange(lease.startTime, newEnd);
+	if (newEnd > lease.endTime) {
+		const conflict = db.leases.some(
+			(other) =>
+				other !== lease &&
+				other.resourceType === lease.resourceType &&
+				other.resourceUuid === lease.resourceUuid &&
+				(other.status === 'created' || other.status === 'active') &&
+				overlaps(other.startTime, other.endTime, lease.endTime, newEnd),
+		);
+		if (conflict) raise(500, `Time conflict for ${lease.resourceType} ${lease.resourceUuid}.`);
+	}
+	lease.endTime = newEnd;
+	return json(200, leaseView(db, lease));
+}
+
+async function deleteLease(
+	db: Database,
+	engine: Engine,
+	caller: Caller,
+	ident: string,
+): Promise<Reply> {
+	const lease = lookup(db.leases, ident, 'Lease', LEASE_CAN_DELETE, 'owner_id');
+	if (!canSeeLease(caller, lease)) raise(403, `Access was denied to lease ${lease.uuid}.`);
+	await engine.cancelLease(lease, caller.context);
+	return { status: 200, body: 'null' };
+}
+
+function listNodes(db: Database, caller: Caller, query: URLSearchParams): Reply {
+	const args = checkArguments(query, ['resource_class', 'owner', 'lessee']);
+	// Ironic's legacy policy lets only admins list nodes; ESI passes its 403 on as a 500.
+	if (!caller.isAdmin)
+		raise(500, 'Access was denied to the following resource: baremetal:node:list (HTTP 403)');
+	const owner = args.owner === undefined ? undefined : resolveProject(db, args.owner);
+	const lessee = args.lessee === undefined ? undefined : resolveProject(db, args.lessee);
+	const at = now();
+	const nodes = db.ironicNodes
+		.filter(
+			(node) =>
+				(args.resource_class === undefined || node.resourceClass === args.resource_class) &&
+				(owner === undefined || node.ownerProjectId === owner) &&
+				(lessee === undefined || node.lesseeProjectId === lessee),
+		)
+		.map((node) => {
+			const onNode = (item: { resourceType: string; resourceUuid: string }) =>
+				item.resourceType === 'ironic_node' && item.resourceUuid === node.uuid;
+			const available = db.offers.filter((offer) => onNode(offer) && offer.status === 'available');
+			const current = available
+				.filter((offer) => offer.startTime <= at && at <= offer.endTime)
+				.pop();
+			const view: Record<string, unknown> = {
+				name: node.name,
+				owner: projectName(db, node.ownerProjectId),
+				maintenance: node.maintenance ? 'True' : 'False',
+				provision_state: node.provisionState,
+				target_provision_state: null,
+				power_state: node.powerState,
+				target_power_state: null,
+				properties: describeResource(db, 'ironic_node', node.uuid).properties,
+				resource_class: node.resourceClass,
+				uuid: node.uuid,
+			};
+			if (current) view.offer_uuid = current.uuid;
+			if (typeof node.properties.lease_uuid === 'string')
+				view.lease_uuid = node.properties.lease_uuid;
+			view.lessee = projectName(db, node.lesseeProjectId);
+			view.future_offers = available
+				.filter((offer) => offer.startTime > at)
+				.map((offer) => offer.uuid);
+			view.future_leases = db.leases
+				.filter((lease) => onNode(lease) && lease.status === 'created')
+				.map((lease) => lease.uuid);
+			return view;
+		});
+	return json(200, { nodes });
+}
+
+function listEvents(
+	db: Database,
+	config: ApiConfig,
+	caller: Caller,
+	query: URLSearchParams,
+): Reply {
+	const args = checkArguments(query, [
+		'last_event_id',
+		'last_event_time',
+		'lessee_or_owner_id',
+		'event_type',
+		'resource_type',
+		'resource_uuid',
+	]);
+	let lastEventId = 0;
+	if (args.last_event_id !== undefined) {
+		const text = args.last_event_id.trim();
+		if (!/^[+-]?\d+$/.test(text)) {
+			raise(
+				400,
+				`Invalid input for field/attribute last_event_id. Value: '${args.last_event_id}'. ` +
+					`unable to convert to int. Error: invalid literal for int() with base 10: ${pyRepr(args.last_event_id)}`,
+			);
+		}
+		lastEventId = Number(text);
+	}
+	const lastEventTime = queryTime('last_event_time', args.last_event_time);
+	// Non-admins are silently scoped to their own project (the filter is overwritten).
+	const scope = caller.isAdmin
+		? args.lessee_or_owner_id === undefined
+			? undefined
+			: resolveProject(db, args.lessee_or_owner_id)
+		: caller.projectId;
+	const resource = defaultResourceFilter(db, config, args.resource_type, args.resource_uuid);
+	let index = 0;
+	if (lastEventId) {
+		// Rows are kept sorted by id: binary search the first id above the cursor.
+		let high = db.events.length;
+		while (index < high) {
+			const middle = (index + high) >>> 1;
+			if (db.events[middle].id <= lastEventId) index = middle + 1;
+			else high = middle;
+		}
+	}
+	const parts: string[] = [];
+	for (; index < db.events.length; index++) {
+		const event = db.events[index];
+		if (!event.visible) continue;
+		if (lastEventTime !== undefined && !(event.eventTime > lastEventTime)) continue;
+		if (scope !== undefined && event.lesseeId !== scope && event.ownerId !== scope) continue;
+		if (args.event_type !== undefined && event.eventType !== args.event_type) continue;
+		if (resource.type !== undefined && event.resourceType !== resource.type) continue;
+		if (resource.uuid !== undefined && event.resourceUuid !== resource.uuid) continue;
+		parts.push(eventJson(event));
+	}
+	return { status: 200, body: `{"events": [${parts.join(', ')}]}` };
+}
+
+function createConsoleToken(db: Database, caller: Caller, request: ApiRequest): Reply {
+	const body = objectValue(parseJsonBody(request));
+	const ident = optionalString(body.node_uuid_or_name) ?? '';
+	const node = findIronicNode(db, ident);
+	const visible =
+		node &&
+		(caller.isAdmin ||
+			node.ownerProjectId === caller.projectId ||
+			node.lesseeProjectId === caller.projectId);
+	if (!node || !visible) raise(500, `Node ${ident} could not be found. (HTTP 404)`);
+	const ttl = body.token_ttl === undefined ? 600 : Number.parseInt(String(body.token_ttl), 10);
+	if (Number.isNaN(ttl))
+		raise(500, `invalid literal for int() with base 10: ${pyRepr(String(body.token_ttl))}`);
+	if (ttl <= 0) raise(500, 'An unknown exception occurred.');
+	const token = randomUUID();
+	db.consoleTokens.push({
+		nodeUuid: node.uuid,
+		token,
+		expiresAt: Date.now() + ttl * 1000,
+	});
+	return json(201, {
+		node_uuid: node.uuid,
+		token,
+		access_url: `ws://0.0.0.0:6083/?token=${token}`,
+	});
+}
+
+function deleteConsoleTokens(db: Database, caller: Caller, ident: string): Reply {
+	const node = findIronicNode(db, ident);
+	if (
+		!node ||
+		!(
+			caller.isAdmin ||
+			node.ownerProjectId === caller.projectId ||
+			node.lesseeProjectId === caller.projectId
+		)
+	) {
+		raise(500, `Node ${ident} could not be found. (HTTP 404)`);
+	}
+	db.consoleTokens = db.consoleTokens.filter((token) => token.nodeUuid !== node.uuid);
+	return { status: 200, body: 'null' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+function versionDocument(host: string) {
+	const version = {
+		id: 'v1',
+		links: [{ href: `http://${host}/v1`, rel: 'self' }],
+		status: 'CURRENT',
+		min_version: '1.0',
+		version: '1.0',
+	};
+	return {
+		name: 'ESI Leap API',
+		description:
+			'ESI Leap is an OpenStack service for leasing baremetal nodes, designed to run on top of multi-tenant Ironic.',
+		default_version: version,
+		versions: [version],
+	};
+}
+
+const notAllowed = (method: string) =>
+	htmlError(405, `The method ${method} is not allowed for this resource.`);
+const notFound = () => htmlError(404, 'The resource could not be found.');
+
+export async function handleEsi(
+	db: Database,
+	engine: Engine,
+	config: ApiConfig,
+	request: ApiRequest,
+): Promise<Reply> {
+	const { method, path } = request;
+	const host = String(request.headers.host ?? '127.0.0.1');
+	if (path === '/') return method === 'GET' ? json(200, versionDocument(host)) : notAllowed(method);
+	if (!request.token) return middlewareUnauthorized(config.keystoneRoot);
+	const caller = callerFrom(request.token, `req-${randomUUID()}`);
+	try {
+		return await route(db, engine, config, caller, request, host);
+	} catch (error) {
+		if (error instanceof HttpFault) return error.reply;
+		return fault(500, (error as Error).message);
+	}
+}
+
+async function route(
+	db: Database,
+	engine: Engine,
+	config: ApiConfig,
+	caller: Caller,
+	request: ApiRequest,
+	host: string,
+): Promise<Reply> {
+	const { method, path, query } = request;
+	if (path === '/v1')
+		return {
+			status: 302,
+			headers: {
+				Location: `http://${host}/v1/`,
+				'Content-Type': 'text/html; charset=UTF-8',
+			},
+			body: '',
+		};
+	if (path === '/v1/') {
+		return json(300, {
+			versions: [
+				{
+					id: 'v1.0',
+					status: 'CURRENT',
+					links: [{ href: `http://${host}/v1`, rel: 'self' }],
+				},
+			],
+		});
+	}
+	const segments = path
+		.replace(/^\/v1\//, '')
+		.replace(/\/$/, '')
+		.split('/')
+		.map(decodeURIComponent);
+	if (!path.startsWith('/v1/')) return notFound();
+	const [collection, ident, action] = segments;
+	const depth = segments.length;
+	switch (collection) {
+		case 'offers':
+			if (depth === 1 && method === 'GET') return listOffers(db, config, caller, query);
+			if (depth === 1 && method === 'POST') return createOffer(db, config, caller, request);
+			if (depth === 2 && method === 'GET') return showOffer(db, caller, ident);
+			if (depth === 2 && method === 'DELETE') return deleteOffer(db, engine, caller, ident);
+			if (depth === 3 && action === 'claim' && method === 'POST')
+				return claimOffer(db, caller, ident, request);
+			return notAllowed(method);
+		case 'leases':
+			if (depth === 1 && method === 'GET') return listLeases(db, config, caller, query);
+			if (depth === 1 && method === 'POST') return createLease(db, config, caller, request);
+			if (depth === 2 && method === 'GET') return showLease(db, caller, ident);
+			if (depth === 2 && method === 'PATCH') return updateLease(db, caller, ident, request);
+			if (depth === 2 && method === 'DELETE') return deleteLease(db, engine, caller, ident);
+			return notAllowed(method);
+		case 'nodes':
+			if (depth === 1 && method === 'GET') return listNodes(db, caller, query);
+			return notAllowed(method);
+		case 'events':
+			if (depth === 1 && method === 'GET') return listEvents(db, config, caller, query);
+			return notAllowed(method);
+		case 'console_auth_tokens':
+			if (depth === 1 && method === 'POST') return createConsoleToken(db, caller, request);
+			if (depth === 2 && method === 'DELETE') return deleteConsoleTokens(db, caller, ident);
+			return notAllowed(method);
+		default:
+			return notFound();
+	}
+}
