@@ -1,0 +1,145 @@
+/**
+ * The core Transport over n8n's request helpers.
+ *
+ * Inside a node, requests go through `httpRequestWithAuthentication('esiLeapApi', ...)`, which
+ * runs the credential's Keystone exchange (preAuthentication) when the token is missing, adds
+ * X-Auth-Token and ESI Leap's base URL (the credential's `authenticate`), and — when the request
+ * THROWS with status 401 — re-runs the exchange once and re-sends (n8n-core
+ * request-helpers/authentication.ts).
+ *
+ * We want ESI's own error bodies for every other status, so we ask n8n to ignore status errors
+ * except 401: `ignoreHttpStatusErrors: { ignore: true, except: [401] }` (n8n-workflow 2.x
+ * IgnoreStatusErrorConfig). A plain `ignoreHttpStatusErrors: true` would turn the 401 into a
+ * normal response and silently disable n8n's token refresh. n8n versions that treat the object
+ * as plain `true` hand the 401 back; we then re-send once with status errors enabled, so their
+ * refresh path still runs.
+ */
+import type { IAllExecuteFunctions, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
+
+import type { HttpRequest, HttpResponse, Transport } from '../core/api/transport';
+
+export const ESI_LEAP_API_CREDENTIAL = 'esiLeapApi';
+
+export type SendHttpRequest = (options: IHttpRequestOptions) => Promise<unknown>;
+
+const IGNORE_ALL_BUT_401 = { ignore: true as const, except: [401] };
+
+/** Builds n8n request options from a core request. */
+export function toN8nRequestOptions(
+	request: HttpRequest,
+	extra: Partial<IHttpRequestOptions> = {},
+): IHttpRequestOptions {
+	const qs: IDataObject = {};
+	for (const [key, value] of Object.entries(request.query ?? {})) {
+		if (value !== undefined) qs[key] = value;
+	}
+	return {
+		method: request.method,
+		url: request.url,
+		...(Object.keys(qs).length > 0 ? { qs } : {}),
+		...(request.body !== undefined ? { body: request.body as IDataObject } : {}),
+		headers: { Accept: 'application/json', ...request.headers },
+		json: true,
+		returnFullResponse: true,
+		ignoreHttpStatusErrors: true,
+		...(request.timeoutMs !== undefined ? { timeout: request.timeoutMs } : {}),
+		...extra,
+	};
+}
+
+/** A transport over `helpers.httpRequest` (no n8n authentication; used by preAuthentication). */
+export function transportOverHttpRequest(
+	send: SendHttpRequest,
+	extra: Partial<IHttpRequestOptions> = {},
+): Transport {
+	return async (request) => {
+		const outcome = await send(toN8nRequestOptions(request, extra)).catch(responseFromError);
+		if (outcome instanceof Error) throw outcome;
+		return fromFullResponse(outcome);
+	};
+}
+
+/** The transport the ESI Leap nodes hand to createEsiLeapClient. */
+export function esiLeapApiTransport(context: IAllExecuteFunctions): Transport {
+	const send = async (options: IHttpRequestOptions) =>
+		await context.helpers.httpRequestWithAuthentication.call(
+			context,
+			ESI_LEAP_API_CREDENTIAL,
+			options,
+		);
+	return async (request) => {
+		const first = await sendAuthenticated(send, request, IGNORE_ALL_BUT_401);
+		// A 401 that came back as a plain response means this n8n ignored the `except` list and
+		// never tried a refresh: re-send with status errors on so its refresh path runs. A 401
+		// that was thrown has already been through n8n's one refresh.
+		if (first.status !== 401 || first.thrown) return first.response;
+		return (await sendAuthenticated(send, request, false)).response;
+	};
+}
+
+async function sendAuthenticated(
+	send: SendHttpRequest,
+	request: HttpRequest,
+	ignoreHttpStatusErrors: IHttpRequestOptions['ignoreHttpStatusErrors'],
+): Promise<{ status: number; thrown: boolean; response: HttpResponse }> {
+	const outcome = await send(toN8nRequestOptions(request, { ignoreHttpStatusErrors })).then(
+		(raw) => ({ raw, thrown: false }),
+		(error: unknown) => ({ raw: responseFromError(error), thrown: true }),
+	);
+	if (outcome.raw instanceof Error) throw outcome.raw;
+	const response = fromFullResponse(outcome.raw);
+	return { status: response.status, thrown: outcome.thrown, response };
+}
+
+function fromFullResponse(raw: unknown): HttpResponse {
+	const full = raw as FullResponse;
+	return {
+		status: Number(full.statusCode ?? 0),
+		headers: lowerCaseHeaders(full.headers),
+		body: full.body,
+	};
+}
+
+/** What `returnFullResponse: true` resolves with. */
+interface FullResponse {
+	statusCode?: number;
+	headers?: unknown;
+	body?: unknown;
+}
+
+interface ResponseCarrier {
+	response?: { status?: number; headers?: unknown; data?: unknown };
+	cause?: unknown;
+}
+
+/**
+ * A thrown HTTP status error (axios-shaped, possibly wrapped in NodeApiError's `cause`) still
+ * carries ESI's answer: hand it back as a response so the client maps it with ESI's message.
+ * Anything else (refused, reset, TLS, timeout) stays an error.
+ */
+function responseFromError(error: unknown): FullResponse | Error {
+	let current: unknown = error;
+	for (let depth = 0; depth < 3 && current; depth += 1) {
+		const response = (current as ResponseCarrier).response;
+		if (response && typeof response.status === 'number') {
+			return {
+				statusCode: response.status,
+				headers: lowerCaseHeaders(response.headers),
+				body: response.data,
+			};
+		}
+		current = (current as ResponseCarrier).cause;
+	}
+	return error instanceof Error ? error : new Error(String(error));
+}
+
+function lowerCaseHeaders(headers: unknown): Record<string, string> {
+	const result: Record<string, string> = {};
+	if (!headers || typeof headers !== 'object') return result;
+	for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+		if (value !== undefined && value !== null) {
+			result[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+		}
+	}
+	return result;
+}

@@ -1,0 +1,147 @@
+import type { IAllExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+import { describe, expect, it } from 'vitest';
+
+import { createEsiLeapClient } from '../../../nodes/core/api/client';
+import {
+	esiLeapApiTransport,
+	toN8nRequestOptions,
+	transportOverHttpRequest,
+} from '../../../nodes/shared/transport';
+import { captureBody } from '../../helpers/captures';
+
+const node = {
+	id: '1',
+	name: 'ESI Lease',
+	type: 't',
+	typeVersion: 1,
+	position: [0, 0] as [number, number],
+	parameters: {},
+};
+
+function axiosError(status: number, data: unknown) {
+	return Object.assign(new Error(`Request failed with status code ${status}`), {
+		isAxiosError: true,
+		response: { status, headers: { 'Content-Type': 'application/json' }, data },
+	});
+}
+
+/** A context whose httpRequestWithAuthentication answers from a script and records options. */
+function scriptedContext(script: Array<(options: IHttpRequestOptions) => unknown>) {
+	const calls: IHttpRequestOptions[] = [];
+	const context = {
+		helpers: {
+			httpRequestWithAuthentication: async (name: string, options: IHttpRequestOptions) => {
+				expect(name).toBe('esiLeapApi');
+				calls.push(options);
+				const step = script[calls.length - 1];
+				if (!step) throw new Error('unexpected extra request');
+				return step(options);
+			},
+		},
+	} as unknown as IAllExecuteFunctions;
+	return { context, calls };
+}
+
+const unauthorized = captureBody('rest-28-error-401-no-token');
+
+describe('toN8nRequestOptions', () => {
+	it('drops undefined query values and asks for the full response', () => {
+		expect(
+			toN8nRequestOptions({
+				method: 'GET',
+				url: '/v1/leases',
+				query: { status: 'any', view: undefined },
+				timeoutMs: 5,
+			}),
+		).toMatchObject({
+			method: 'GET',
+			url: '/v1/leases',
+			qs: { status: 'any' },
+			json: true,
+			returnFullResponse: true,
+			timeout: 5,
+			headers: { Accept: 'application/json' },
+		});
+		expect(toN8nRequestOptions({ method: 'GET', url: '/' })).not.toHaveProperty('qs');
+	});
+});
+
+describe('esiLeapApiTransport', () => {
+	it('lets n8n see 401s (for its token refresh) and ignores every other status', async () => {
+		const { context, calls } = scriptedContext([
+			() => ({
+				statusCode: 404,
+				headers: {},
+				body: captureBody('rest-29-error-404-lease-by-name'),
+			}),
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		await expect(client.getLease('no-such-lease')).rejects.toMatchObject({
+			kind: 'not_found',
+			esiMessage: 'Lease with name or uuid no-such-lease not found.',
+		});
+		expect(calls[0].ignoreHttpStatusErrors).toEqual({ ignore: true, except: [401] });
+	});
+
+	it('does not re-send a 401 that n8n threw (its one refresh already happened)', async () => {
+		const { context, calls } = scriptedContext([
+			() => {
+				throw new NodeApiError(node, axiosError(401, unauthorized) as never);
+			},
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		await expect(client.listLeases()).rejects.toMatchObject({
+			kind: 'unauthorized',
+			status: 401,
+			esiMessage: 'The request you have made requires authentication.',
+		});
+		expect(calls).toHaveLength(1);
+	});
+
+	it('on an n8n that ignored the except list, re-sends once with status errors on', async () => {
+		const { context, calls } = scriptedContext([
+			() => ({ statusCode: 401, headers: {}, body: unauthorized }),
+			() => ({ statusCode: 200, headers: {}, body: captureBody('rest-15-leases-list-lessee') }),
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		expect((await client.listLeases()).length).toBeGreaterThan(0);
+		expect(calls.map((options) => options.ignoreHttpStatusErrors)).toEqual([
+			{ ignore: true, except: [401] },
+			false,
+		]);
+	});
+
+	it('maps a thrown non-HTTP failure to a network error', async () => {
+		const { context } = scriptedContext([
+			() => {
+				throw new NodeApiError(
+					node,
+					Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) as never,
+				);
+			},
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		await expect(client.listEvents()).rejects.toMatchObject({ kind: 'network' });
+	});
+});
+
+describe('transportOverHttpRequest', () => {
+	it('merges extra options (TLS) into every request and lower-cases headers', async () => {
+		const seen: IHttpRequestOptions[] = [];
+		const transport = transportOverHttpRequest(
+			async (options) => {
+				seen.push(options);
+				return { statusCode: 201, headers: { 'X-Subject-Token': 't' }, body: {} };
+			},
+			{ skipSslCertificateValidation: true },
+		);
+		const response = await transport({
+			method: 'POST',
+			url: 'https://k/v3/auth/tokens',
+			body: { a: 1 },
+		});
+		expect(response).toEqual({ status: 201, headers: { 'x-subject-token': 't' }, body: {} });
+		expect(seen[0]).toMatchObject({ skipSslCertificateValidation: true, body: { a: 1 } });
+	});
+});
