@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { IAllExecuteFunctions, ICredentialDataDecryptedObject, INode } from 'n8n-workflow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -9,8 +11,9 @@ import { captureBody } from '../helpers/captures';
 import { startHttpStub, type HttpStub, type StubRequest } from '../helpers/httpStub';
 import { createN8nHttp, type N8nHttp } from '../helpers/n8nHttp';
 
-const PASSWORD = 'pa55-w0rd-never-shown';
-const APP_SECRET = 'app-cred-secret-never-shown';
+// Random per run: the tests assert these never show up anywhere.
+const PASSWORD = `pw-${randomUUID()}`;
+const APP_SECRET = `ac-${randomUUID()}`;
 
 const node: INode = {
 	id: 'n1',

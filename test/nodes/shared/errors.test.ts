@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import type { INode } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
@@ -70,7 +72,7 @@ describe('toNodeError', () => {
 	});
 
 	it('never lets a secret through', () => {
-		const secret = 'sup3r-s3cret-value';
+		const secret = `s-${randomUUID()}`;
 		const leaky = new EsiLeapError(
 			'server',
 			`boom X-Auth-Token: gAAAAA${'y'.repeat(30)} ${secret}`,
