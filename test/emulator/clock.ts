@@ -28,12 +28,21 @@ function toEpochMicros(time: NaiveTime): number {
 }
 
 let lastMicros = 0;
+/** Test hook: shifts the emulated clock (process-wide; vitest isolates test files). */
+let offsetMicros = 0;
+
+const realMicros = () => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
 /** Wall clock with microseconds, strictly increasing so consecutive stamps differ. */
 export function now(): NaiveTime {
-	const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+	const micros = realMicros() + offsetMicros;
 	lastMicros = Math.max(micros, lastMicros + 1);
 	return fromEpochMicros(lastMicros);
+}
+
+/** Moves the emulated clock to `time`; stamps stay strictly increasing even if that is backwards. */
+export function setClock(time: NaiveTime): void {
+	offsetMicros = toEpochMicros(time) - realMicros();
 }
 
 export function addSeconds(time: NaiveTime, seconds: number): NaiveTime {

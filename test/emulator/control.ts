@@ -2,7 +2,7 @@
  * Fault injection and scenario helpers, used in-process by tests and over HTTP
  * (`/_emulator/...` on the ESI port) by the e2e test and the demo.
  */
-import { addSeconds, now, restFormat } from './clock';
+import { addSeconds, now, restFormat, setClock, type NaiveTime } from './clock';
 import type { Engine } from './engine';
 import { fault, json, type Reply } from './http';
 import type { TokenStore } from './keystone';
@@ -38,11 +38,18 @@ export interface SeedEventsOptions {
 	ownerId?: string;
 	eventType?: string;
 	resourceType?: string;
+	/** Default: one fresh UUID per call (a node that is not in the emulator's inventory). */
+	resourceUuid?: string;
 }
 
 export interface EmulatorControl {
 	/** Runs one manager pass now (the interval keeps running too). */
 	tick(): Promise<void>;
+	/**
+	 * Sets ESI's clock (naive UTC `YYYY-MM-DDTHH:MM:SS.ffffff`); later stamps continue from there.
+	 * Process-wide: affects every emulator in the same process. Token expiry keeps real time.
+	 */
+	setClock(time: NaiveTime): void;
 	/** Ironic node (uuid or name) or dummy node uuid: fulfil/release fail until fixed. */
 	breakNode(node: string): void;
 	fixNode(node: string): void;
@@ -108,6 +115,7 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 
 	const control: EmulatorControl = {
 		tick: () => engine.tick(),
+		setClock,
 		breakNode(node) {
 			findNode(db, node).broken = true;
 		},
@@ -161,6 +169,7 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 			const lesseeId = options.lesseeId ?? db.projects[3].id;
 			const ownerId = options.ownerId ?? db.projects[2].id;
 			const eventTime = now();
+			const resourceUuid = options.resourceUuid ?? randomUUID();
 			for (let index = 0; index < count; index++) {
 				const leaseUuid = randomUUID();
 				engine.writeEvent({
@@ -170,8 +179,8 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 					eventTime,
 					objectType: 'lease',
 					objectUuid: leaseUuid,
-					resourceType: options.resourceType ?? 'test_node',
-					resourceUuid: `seed-${index}`,
+					resourceType: options.resourceType ?? 'dummy_node',
+					resourceUuid,
 					lesseeId,
 					ownerId,
 				});
