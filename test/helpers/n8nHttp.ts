@@ -97,7 +97,7 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 		const responseHeaders: Record<string, string> = {};
 		response.headers.forEach((value, key) => (responseHeaders[key] = value));
 		const data = parseBody(text, responseHeaders['content-type']);
-		if ((response.status < 200 || response.status >= 300) && !options.ignoreHttpStatusErrors) {
+		if ((response.status < 200 || response.status >= 300) && !ignoresStatus(options, response.status)) {
 			const error = new Error(`Request failed with status code ${response.status}`) as AxiosShapedError;
 			error.isAxiosError = true;
 			error.response = {
@@ -180,6 +180,13 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 			agents.clear();
 		},
 	};
+}
+
+/** n8n 2.x turns `{ ignore: true, except: [...] }` into axios's validateStatus. */
+function ignoresStatus(options: IHttpRequestOptions, status: number): boolean {
+	const setting = options.ignoreHttpStatusErrors;
+	if (typeof setting === 'object' && setting !== null) return !setting.except.includes(status);
+	return setting === true;
 }
 
 /** axios semantics: a relative url is appended to baseURL (keeping its path), an absolute one wins. */
