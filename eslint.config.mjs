@@ -9,4 +9,9 @@ export default [
 		files: ['package.json'],
 		rules: { '@n8n/community-nodes/no-runtime-dependencies': 'off' },
 	},
+	{
+		// The end-to-end harness and the benchmarks start real n8n processes; they never ship.
+		files: ['test/e2e/**/*.ts', 'bench/**/*.ts'],
+		rules: { '@n8n/community-nodes/no-dangerous-functions': 'off' },
+	},
 ];
