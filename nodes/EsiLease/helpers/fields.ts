@@ -1,0 +1,99 @@
+/** Parameter definitions several operations share. */
+import type { IDataObject, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+export const RESOURCE_TYPE_OPTIONS: INodePropertyOptions[] = [
+	{ name: 'Ironic Node', value: 'ironic_node' },
+	{ name: 'Dummy Node', value: 'dummy_node', description: 'A JSON-file node for testing ESI Leap' },
+	{ name: 'Test Node', value: 'test_node', description: 'ESI Leap’s built-in fake node' },
+];
+
+export function resourceTypeField(overrides: Partial<INodeProperties> = {}): INodeProperties {
+	return {
+		displayName: 'Resource Type',
+		name: 'resourceType',
+		type: 'options',
+		options: RESOURCE_TYPE_OPTIONS,
+		default: 'ironic_node',
+		description: 'Kind of node the lease or offer is for',
+		...overrides,
+	};
+}
+
+export function timeField(
+	name: string,
+	displayName: string,
+	description: string,
+	overrides: Partial<INodeProperties> = {},
+): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'dateTime',
+		default: '',
+		description: `${description}. Without an offset the time is in the workflow's time zone; ESI Leap receives it in UTC.`,
+		...overrides,
+	};
+}
+
+export const nameField = (description: string): INodeProperties => ({
+	displayName: 'Name',
+	name: 'name',
+	type: 'string',
+	default: '',
+	description: `${description} (at most 35 characters; names need not be unique)`,
+});
+
+export const purposeField: INodeProperties = {
+	displayName: 'Purpose',
+	name: 'purpose',
+	type: 'string',
+	default: '',
+	description: 'Why the node is leased (free text, at most 255 characters)',
+};
+
+export const propertiesField = (description: string): INodeProperties => ({
+	displayName: 'Properties',
+	name: 'properties',
+	type: 'json',
+	default: '{}',
+	description: `${description}, as a JSON object`,
+});
+
+export const projectField = (
+	name: string,
+	displayName: string,
+	description: string,
+): INodeProperties => ({
+	displayName,
+	name,
+	type: 'string',
+	default: '',
+	description: `${description}: a project ID or name`,
+});
+
+/** Return All + Limit for a Get Many operation (ESI does not page: the limit applies after fetching). */
+export function returnAllFields(): INodeProperties[] {
+	return [
+		{
+			displayName: 'Return All',
+			name: 'returnAll',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to return all results or only up to a given limit',
+		},
+		{
+			displayName: 'Limit',
+			name: 'limit',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 50,
+			description: 'Max number of results to return',
+			displayOptions: { show: { returnAll: [false] } },
+		},
+	];
+}
+
+/** ESI records leave as they came (snake_case); only the static type changes. */
+export function asJson<T extends object>(record: T): IDataObject {
+	return record as unknown as IDataObject;
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs the ESI Lease node through its execute path against the emulator, signed in as one of
+ * the emulator's users through the real EsiLeapApi credential.
+ */
+import type {
+	ICredentialDataDecryptedObject,
+	INodeExecutionData,
+	INodeParameters,
+} from 'n8n-workflow';
+
+import { EsiLeapApi } from '../../../credentials/EsiLeapApi.credentials';
+import { EsiLease } from '../../../nodes/EsiLease/EsiLease.node';
+import { startEmulator, type Emulator } from '../../emulator';
+import { runNode } from '../../helpers/executeContext';
+import { createN8nHttp, type N8nHttp } from '../../helpers/n8nHttp';
+
+export type Role = 'admin' | 'owner' | 'lessee';
+
+export const esiLease = new EsiLease();
+
+export async function startQuietEmulator(): Promise<Emulator> {
+	// No timer: the manager only runs when a test ticks it.
+	return await startEmulator({ tickIntervalMs: 0 });
+}
+
+export function credentialData(emulator: Emulator, role: Role): ICredentialDataDecryptedObject {
+	const user = emulator.users[role];
+	return {
+		authUrl: emulator.keystoneUrl,
+		authType: 'password',
+		username: user.name,
+		password: user.password,
+		userDomainName: user.domainName,
+		projectName: user.projectName,
+		projectId: '',
+		projectDomainName: user.domainName,
+		region: '',
+		interface: 'public',
+		endpointOverride: '',
+		caCertificate: '',
+		allowSelfSigned: false,
+		token: '',
+		leaseEndpoint: '',
+	};
+}
+
+export interface RunOptions {
+	items?: INodeExecutionData[];
+	continueOnFail?: boolean;
+	timezone?: string;
+}
+
+export interface Session {
+	http: N8nHttp;
+	credential: ICredentialDataDecryptedObject;
+	run(parameters: INodeParameters, options?: RunOptions): Promise<INodeExecutionData[]>;
+	/** Runs and returns what the node threw (fails the test if it did not throw). */
+	fail(parameters: INodeParameters, options?: RunOptions): Promise<Error>;
+	/** ESI Leap requests sent so far (Keystone excluded). */
+	esiRequests(): Array<{ method: string; url: string; body?: unknown; status?: number }>;
+	close(): Promise<void>;
+}
+
+export function sessionFor(emulator: Emulator, role: Role): Session {
+	const credential = credentialData(emulator, role);
+	const http = createN8nHttp({ esiLeapApi: { type: new EsiLeapApi(), data: credential } });
+	const run = async (parameters: INodeParameters, options: RunOptions = {}) =>
+		await runNode({ nodeType: esiLease, parameters, http, ...options });
+	return {
+		http,
+		credential,
+		run,
+		async fail(parameters, options) {
+			const outcome = await run(parameters, options).then(
+				(items) => ({ items }),
+				(error: unknown) => ({ error }),
+			);
+			if (!('error' in outcome)) {
+				throw new Error(`expected the node to fail, got ${JSON.stringify(outcome.items)}`);
+			}
+			return outcome.error as Error;
+		},
+		esiRequests: () => http.requests.filter((request) => request.url.startsWith(emulator.leaseUrl)),
+		close: async () => await http.close(),
+	};
+}
+
+/** A resource-locator value as the editor stores it. */
+export function locator(mode: 'list' | 'name' | 'id', value: string) {
+	return { __rl: true, mode, value };
+}
+
+/** ISO time `days` from now, whole seconds, UTC. */
+export function daysFromNow(days: number): string {
+	const date = new Date(Date.now() + days * 86_400_000);
+	date.setUTCMilliseconds(0);
+	return date.toISOString();
+}
