@@ -65,6 +65,11 @@ export interface ConsumerStats {
 	reconnects: number;
 }
 
+export interface DeliveryInfo {
+	awaitOutcome: boolean;
+	attempt: number;
+}
+
 export interface ConsumerOptions {
 	connect: Connect;
 	topology: Topology;
@@ -75,9 +80,10 @@ export interface ConsumerOptions {
 	includeRaw: boolean;
 	/**
 	 * Hands an event to the workflow. With `awaitOutcome` false (`immediately` mode) the
-	 * returned promise is ignored.
+	 * returned promise is ignored. `attempt` is 0 for a first delivery and counts our retries,
+	 * so a deduplication key can tell a broker redelivery (same attempt) from a retry.
 	 */
-	deliver(event: EsiLeapEvent, awaitOutcome: boolean): Promise<ExecutionOutcome>;
+	deliver(event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome>;
 	onMalformed?(report: MalformedReport): void;
 	/** Once per outage that lasts longer than `outageNoticeMs`. */
 	onOutage?(report: OutageReport): void;
@@ -132,6 +138,18 @@ function decodeMessage(body: Buffer, includeRaw: boolean): Decoded {
 					: new EnvelopeDecodeError('invalid_message', `Decoder failure: ${safeErrorText(error)}`),
 		};
 	}
+}
+
+const ORIGINAL_EXCHANGE = 'x-esi-leap-original-exchange';
+const ORIGINAL_ROUTING_KEY = 'x-esi-leap-original-routing-key';
+
+/** Where ESI Leap published the message; kept across our retries, which go via the default exchange. */
+function originHeaders(message: BrokerMessage): Record<string, unknown> {
+	const headers = message.properties.headers;
+	return {
+		[ORIGINAL_EXCHANGE]: headers[ORIGINAL_EXCHANGE] ?? message.exchange,
+		[ORIGINAL_ROUTING_KEY]: headers[ORIGINAL_ROUTING_KEY] ?? message.routingKey,
+	};
 }
 
 export class BusConsumer {
@@ -357,17 +375,18 @@ export class BusConsumer {
 			return;
 		}
 
+		const attempt = retriesSoFar(message.properties.headers);
 		if (this.options.policy.mode === 'immediately') {
 			this.ack(state, key, message);
-			this.emit(event, false).catch(() => undefined);
+			this.emit(event, { awaitOutcome: false, attempt }).catch(() => undefined);
 			return;
 		}
-		const outcome = await this.emit(event, true);
-		const decision = decide(outcome, retriesSoFar(message.properties.headers), this.options.policy);
+		const outcome = await this.emit(event, { awaitOutcome: true, attempt });
+		const decision = decide(outcome, attempt, this.options.policy);
 		await this.apply(state, key, message, decision);
 	}
 
-	private async emit(event: EsiLeapEvent, awaitOutcome: boolean): Promise<ExecutionOutcome> {
+	private async emit(event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> {
 		this.stats.emitted++;
 		if (this.options.stopAfterFirst) {
 			this.delivered = true;
@@ -376,9 +395,9 @@ export class BusConsumer {
 				void state.channel.cancel(state.consumerTag).catch(() => undefined);
 		}
 		const execution = this.options
-			.deliver(event, awaitOutcome)
+			.deliver(event, delivery)
 			.catch((error): ExecutionOutcome => ({ kind: 'notStarted', error: safeErrorText(error) }));
-		if (!awaitOutcome) return await execution;
+		if (!delivery.awaitOutcome) return await execution;
 		let timer: ReturnType<typeof setTimeout> | undefined;
 		const timeout = new Promise<ExecutionOutcome>((resolve) => {
 			timer = setTimeout(() => resolve({ kind: 'timedOut' }), this.options.ackTimeoutMs);
@@ -426,7 +445,11 @@ export class BusConsumer {
 				if (!this.usable(state, key)) return;
 				await state.channel.publish('', state.queue, message.body, {
 					...message.properties,
-					headers: { ...message.properties.headers, [RETRY_HEADER]: decision.attempt },
+					headers: {
+						...message.properties.headers,
+						...originHeaders(message),
+						[RETRY_HEADER]: decision.attempt,
+					},
 				});
 				this.ack(state, key, message);
 				this.stats.retried++;
@@ -463,8 +486,7 @@ export class BusConsumer {
 					...message.properties.headers,
 					'x-esi-leap-dead-letter-kind': kind,
 					'x-esi-leap-dead-letter-reason': reason.slice(0, 500),
-					'x-esi-leap-original-exchange': message.exchange,
-					'x-esi-leap-original-routing-key': message.routingKey,
+					...originHeaders(message),
 					'x-esi-leap-dead-lettered-at': new Date(this.now()).toISOString(),
 				},
 			});

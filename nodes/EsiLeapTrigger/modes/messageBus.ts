@@ -1,0 +1,273 @@
+import type {
+	IDataObject,
+	INodeExecutionData,
+	IRun,
+	ITriggerFunctions,
+	ITriggerResponse,
+} from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { AckMode, ExecutionOutcome, OnAckTimeout } from '../../core/bus/ackPolicy';
+import { connectAmqp, describeBroker } from '../../core/bus/amqp';
+import { BusConsumer, safeErrorText } from '../../core/bus/consumer';
+import type {
+	BusLogger,
+	DeliveryInfo,
+	MalformedReport,
+	OutageReport,
+} from '../../core/bus/consumer';
+import {
+	DEFAULT_EXCHANGE,
+	DEFAULT_TOPIC,
+	defaultQueueName,
+	planTopology,
+	prioritiesForEvents,
+} from '../../core/bus/topology';
+import type { QueueChoice } from '../../core/bus/topology';
+import type { EsiLeapEvent } from '../../core/events/types';
+import { brokerSettingsFromCredentials } from '../brokerSettings';
+import { readSharedParameters } from '../description';
+
+/** Message Bus mode: consume ESI Leap's oslo notifications from RabbitMQ (see core/bus/consumer.ts). */
+
+interface BusParameters {
+	queue: QueueChoice;
+	ackMode: AckMode;
+	exchange: string;
+	topic: string;
+	declareExchange: boolean;
+	deadLetterQueue: string;
+	maxRetries: number;
+	prefetch: number;
+	ackTimeoutMs: number;
+	onAckTimeout: OnAckTimeout;
+	closeTimeoutMs: number;
+}
+
+function option<T>(context: ITriggerFunctions, name: string, fallback: T): T {
+	return context.getNodeParameter(`options.${name}`, fallback) as T;
+}
+
+function requireText(context: ITriggerFunctions, value: string, field: string): string {
+	const trimmed = value.trim();
+	if (trimmed === '') throw new NodeOperationError(context.getNode(), `${field} must not be empty`);
+	return trimmed;
+}
+
+function requireNumber(
+	context: ITriggerFunctions,
+	value: number,
+	field: string,
+	{ min, integer }: { min: number; integer: boolean },
+): number {
+	if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`${field} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}`,
+		);
+	}
+	return value;
+}
+
+function readBusParameters(context: ITriggerFunctions): BusParameters {
+	const source = context.getNodeParameter('queueSource', 'own') as string;
+	let queue: QueueChoice;
+	if (source === 'existing') {
+		queue = {
+			kind: 'existing',
+			name: requireText(
+				context,
+				context.getNodeParameter('existingQueue', '') as string,
+				'Queue Name',
+			),
+		};
+	} else {
+		const chosen = (context.getNodeParameter('queueName', '') as string).trim();
+		const workflowId = String(context.getWorkflow().id ?? '');
+		queue = { kind: 'own', name: chosen || defaultQueueName(workflowId, context.getNode().id) };
+	}
+	return {
+		queue,
+		ackMode: context.getNodeParameter('acknowledge', 'executionSucceeds') as AckMode,
+		exchange: requireText(context, option(context, 'exchange', DEFAULT_EXCHANGE), 'Exchange'),
+		topic: requireText(context, option(context, 'topic', DEFAULT_TOPIC), 'Topic'),
+		declareExchange: option(context, 'declareExchange', false),
+		deadLetterQueue: option(context, 'deadLetterQueue', ''),
+		maxRetries: requireNumber(
+			context,
+			option(context, 'maxRetries', 3),
+			'Retries Before Dead-Lettering',
+			{
+				min: 0,
+				integer: true,
+			},
+		),
+		prefetch: requireNumber(context, option(context, 'prefetch', 10), 'Prefetch', {
+			min: 1,
+			integer: true,
+		}),
+		ackTimeoutMs:
+			requireNumber(context, option(context, 'ackTimeoutMinutes', 10), 'Ack Timeout (Minutes)', {
+				min: 0.001,
+				integer: false,
+			}) * 60_000,
+		onAckTimeout: option(context, 'onAckTimeout', 'retry') as OnAckTimeout,
+		closeTimeoutMs:
+			requireNumber(
+				context,
+				option(context, 'closeTimeoutSeconds', 30),
+				'Close Timeout (Seconds)',
+				{
+					min: 0,
+					integer: false,
+				},
+			) * 1000,
+	};
+}
+
+function busLogger(context: ITriggerFunctions): BusLogger {
+	const prefix = `ESI Leap Trigger "${context.getNode().name}": `;
+	return {
+		debug: (message, meta) => context.logger.debug(prefix + message, meta),
+		info: (message, meta) => context.logger.info(prefix + message, meta),
+		warn: (message, meta) => context.logger.warn(prefix + message, meta),
+		error: (message, meta) => context.logger.error(prefix + message, meta),
+	};
+}
+
+/** `saveFailedExecution` and emit's deduplication key both arrived in n8n 2.20. */
+function hasSaveFailedExecution(context: ITriggerFunctions): boolean {
+	return typeof (context as Partial<ITriggerFunctions>).saveFailedExecution === 'function';
+}
+
+function recordFailure(context: ITriggerFunctions, message: string, description: string) {
+	if (!hasSaveFailedExecution(context)) return;
+	context.saveFailedExecution(new NodeOperationError(context.getNode(), message, { description }));
+}
+
+function outcomeOf(run: IRun | undefined): ExecutionOutcome {
+	// n8n 2.x resolves undefined when the execution was skipped as a duplicate.
+	if (run === undefined) return { kind: 'duplicate' };
+	const error = run.data?.resultData?.error;
+	if (error || run.status === 'error' || run.status === 'crashed') {
+		return { kind: 'failed', error: safeErrorText(error?.message ?? run.status) };
+	}
+	return { kind: 'succeeded' };
+}
+
+/**
+ * The oslo message id is the same on every broker redelivery of a message (after a connection
+ * loss), so n8n skips those duplicates. Our own retries of a failed execution carry the attempt
+ * number, so they do run the workflow again.
+ */
+export function deduplicationKey(
+	workflowId: string,
+	nodeId: string,
+	event: EsiLeapEvent,
+	attempt: number,
+): string | undefined {
+	if (!event.message_id) return undefined;
+	const base = `${workflowId}:${nodeId}:${event.message_id}`;
+	return attempt === 0 ? base : `${base}:retry-${attempt}`;
+}
+
+function makeDeliver(context: ITriggerFunctions, manual: boolean) {
+	const workflowId = String(context.getWorkflow().id ?? '');
+	const nodeId = context.getNode().id;
+	const deduplicate = !manual && hasSaveFailedExecution(context);
+	return async (event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> => {
+		const data: INodeExecutionData[][] = [[{ json: event as unknown as IDataObject }]];
+		const key = deduplicate
+			? deduplicationKey(workflowId, nodeId, event, delivery.attempt)
+			: undefined;
+		if (!delivery.awaitOutcome) {
+			context.emit(data, undefined, undefined, key);
+			return { kind: 'succeeded' };
+		}
+		const done = context.helpers.createDeferredPromise<IRun>();
+		context.emit(data, undefined, done, key);
+		return outcomeOf(await done.promise);
+	};
+}
+
+export async function startMessageBus(this: ITriggerFunctions): Promise<ITriggerResponse> {
+	const shared = readSharedParameters(this);
+	const bus = readBusParameters(this);
+	const manual = this.getMode() === 'manual';
+	const settings = brokerSettingsFromCredentials(await this.getCredentials('esiLeapMessageBusApi'));
+	const logger = busLogger(this);
+	const priorities = prioritiesForEvents(shared.events);
+
+	const consumer = new BusConsumer({
+		connect: async () => await connectAmqp(settings),
+		topology: planTopology({
+			exchange: bus.exchange,
+			topic: bus.topic,
+			priorities,
+			// A test never takes a production message: it reads a private copy of the stream.
+			queue: manual ? { kind: 'temporary' } : bus.queue,
+			exchangeMode: bus.declareExchange ? 'declare' : 'passive',
+			deadLetterQueue: bus.deadLetterQueue,
+		}),
+		prefetch: manual ? 1 : bus.prefetch,
+		policy: {
+			mode: manual ? 'immediately' : bus.ackMode,
+			maxRetries: bus.maxRetries,
+			onTimeout: bus.onAckTimeout,
+		},
+		ackTimeoutMs: bus.ackTimeoutMs,
+		select: shared.select,
+		includeRaw: shared.includeRaw,
+		deliver: makeDeliver(this, manual),
+		stopAfterFirst: manual,
+		logger,
+		onMalformed: (report: MalformedReport) =>
+			recordFailure(
+				this,
+				'Malformed message on the ESI Leap topic',
+				`${report.reason}. Routing key ${report.routingKey}, ${report.bodyBytes} bytes` +
+					(report.deadLetterQueue ? `; moved to ${report.deadLetterQueue}.` : '.'),
+			),
+		onOutage: (report: OutageReport) => {
+			const message = `Message bus ${describeBroker(settings)} unreachable for ${Math.round(report.sinceMs / 1000)} s; still reconnecting`;
+			logger.error(message, { attempts: report.attempts, error: report.lastError });
+			recordFailure(this, message, `Last error: ${report.lastError}`);
+		},
+		onRecovered: (report: OutageReport) =>
+			logger.info('Message bus reachable again', { outageMs: report.sinceMs }),
+	});
+
+	const start = async () => {
+		const started = await consumer.start().then(
+			() => undefined,
+			(error: Error) => error,
+		);
+		if (started instanceof Error) {
+			await consumer.close(0);
+			// The broker's own text goes to the description: n8n rewrites messages that contain
+			// codes such as ECONNREFUSED, which would hide which broker was meant.
+			throw new NodeOperationError(
+				this.getNode(),
+				`Could not subscribe to ${describeBroker(settings)}`,
+				{
+					description:
+						`${safeErrorText(started)}. Check the credential, the Exchange and Topic options ` +
+						'(ESI Leap creates the exchange on its first notification; "Declare Exchange If Missing" creates it now) ' +
+						'and, for an existing queue, its name.',
+				},
+			);
+		}
+	};
+
+	const closeFunction = async () => {
+		await consumer.close(manual ? 0 : bus.closeTimeoutMs);
+		logger.debug('Closed', { ...consumer.stats });
+	};
+
+	if (manual) {
+		// n8n calls this right after trigger(); the first matching message answers the test.
+		return { closeFunction, manualTriggerFunction: start };
+	}
+	await start();
+	return { closeFunction };
+}

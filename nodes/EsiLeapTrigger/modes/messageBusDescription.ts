@@ -1,0 +1,175 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_EXCHANGE, DEFAULT_TOPIC } from '../../core/bus/topology';
+
+/** Parameters of the Message Bus mode only. Options are shown only when mode = messageBus. */
+const showForBus = { show: { mode: ['messageBus'] } };
+const showOptionForBus = { show: { '/mode': ['messageBus'] } };
+
+const topLevel: INodeProperties[] = [
+	{
+		displayName: 'Queue',
+		name: 'queueSource',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForBus,
+		options: [
+			{
+				name: 'Own Queue (Recommended)',
+				value: 'own',
+				description:
+					'A durable queue of this trigger, bound to the exchange: receives a copy of every notification and keeps them while n8n is down',
+			},
+			{
+				name: 'Existing Queue',
+				value: 'existing',
+				description: 'Consume a queue someone else created and bound',
+			},
+		],
+		default: 'own',
+	},
+	{
+		displayName: 'Queue Name',
+		name: 'queueName',
+		type: 'string',
+		default: '',
+		displayOptions: { show: { mode: ['messageBus'], queueSource: ['own'] } },
+		placeholder: 'n8n-esi-leap.<workflow ID>.<node ID>',
+		description:
+			'Leave empty for a name unique to this workflow node that stays the same across restarts',
+	},
+	{
+		displayName: 'Queue Name',
+		name: 'existingQueue',
+		type: 'string',
+		default: '',
+		required: true,
+		displayOptions: { show: { mode: ['messageBus'], queueSource: ['existing'] } },
+		description: 'Checked, never declared or bound',
+	},
+	{
+		displayName:
+			"This trigger competes with every other consumer of that queue: each message goes to only one of them. Never use ESI Leap's own esi_leap_versioned_notifications.* queues if anything else reads them.",
+		name: 'existingQueueNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { mode: ['messageBus'], queueSource: ['existing'] } },
+	},
+	{
+		displayName: 'Acknowledge',
+		name: 'acknowledge',
+		type: 'options',
+		displayOptions: showForBus,
+		options: [
+			{
+				name: 'After the Execution Succeeds',
+				value: 'executionSucceeds',
+				description: 'A failed execution is retried, then moved to the dead-letter queue',
+			},
+			{
+				name: 'After the Execution Finishes',
+				value: 'executionFinishes',
+				description: 'Successful or not',
+			},
+			{
+				name: 'Immediately',
+				value: 'immediately',
+				description: 'On receipt: a failed or interrupted execution loses its message',
+			},
+		],
+		default: 'executionSucceeds',
+	},
+];
+
+const options: INodeProperties[] = [
+	{
+		displayName: 'Exchange',
+		name: 'exchange',
+		type: 'string',
+		default: DEFAULT_EXCHANGE,
+		displayOptions: showOptionForBus,
+		description: "ESI Leap's control_exchange",
+	},
+	{
+		displayName: 'Topic',
+		name: 'topic',
+		type: 'string',
+		default: DEFAULT_TOPIC,
+		displayOptions: showOptionForBus,
+		description:
+			"ESI Leap's [notification] versioned_notifications_topics; routing keys are TOPIC.info and TOPIC.error",
+	},
+	{
+		displayName: 'Declare Exchange If Missing',
+		name: 'declareExchange',
+		type: 'boolean',
+		default: false,
+		displayOptions: showOptionForBus,
+		description:
+			'Whether to create the exchange exactly as oslo.messaging does (topic, not durable, not auto-delete) instead of only checking that it exists',
+	},
+	{
+		displayName: 'Dead-Letter Queue',
+		name: 'deadLetterQueue',
+		type: 'string',
+		default: '',
+		displayOptions: showOptionForBus,
+		placeholder: '<queue>.dead',
+		description: 'Durable queue for malformed messages and messages whose retries ran out',
+	},
+	{
+		displayName: 'Retries Before Dead-Lettering',
+		name: 'maxRetries',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 3,
+		displayOptions: showOptionForBus,
+	},
+	{
+		displayName: 'Prefetch',
+		name: 'prefetch',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 10,
+		displayOptions: showOptionForBus,
+		description: 'Maximum number of messages being processed at once',
+	},
+	{
+		displayName: 'Ack Timeout (Minutes)',
+		name: 'ackTimeoutMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0.01 },
+		default: 10,
+		displayOptions: showOptionForBus,
+		description:
+			'How long to wait for an execution to report back before treating the message as below',
+	},
+	{
+		displayName: 'On Ack Timeout',
+		name: 'onAckTimeout',
+		type: 'options',
+		default: 'retry',
+		displayOptions: showOptionForBus,
+		options: [
+			{
+				name: 'Retry (Counts as a Failure)',
+				value: 'retry',
+				description:
+					'The message is requeued and the workflow runs again (up to the retry limit), even if the lost execution did finish',
+			},
+			{ name: 'Acknowledge', value: 'ack' },
+		],
+	},
+	{
+		displayName: 'Close Timeout (Seconds)',
+		name: 'closeTimeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 30,
+		displayOptions: showOptionForBus,
+		description:
+			'On deactivation, how long to wait for running executions; unfinished messages are redelivered later',
+	},
+];
+
+export const messageBusProperties = { topLevel, options };

@@ -1,0 +1,255 @@
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	INode,
+	INodeExecutionData,
+	IRun,
+	ITriggerFunctions,
+} from 'n8n-workflow';
+
+/**
+ * A fake ITriggerFunctions that behaves like n8n 2.x where the trigger can tell:
+ * - `emit(data, responsePromise, donePromise, deduplicationKey)`: the donePromise resolves with an
+ *   IRun when the execution ends (with `resultData.error` when it failed), resolves `undefined`
+ *   when the deduplication key was seen before (the execution is skipped), and rejects when the
+ *   execution could not start (2.41 `settleDonePromise`);
+ * - manual mode: only the first emit answers the test (later ones are ignored);
+ * - `saveFailedExecution` is recorded; with `n8nMajor: 1` it does not exist (feature detection);
+ * - the logger keeps every line, so tests can check that no secret is logged.
+ */
+
+/** Structurally the same as n8n's IDeferredPromise (not exported from n8n-workflow's root). */
+interface IDeferredPromise<T> {
+	promise: Promise<T>;
+	resolve: (value: T) => void;
+	reject: (error: Error) => void;
+}
+
+export type ExecutionBehaviour = 'succeed' | 'fail' | 'hang' | 'notStarted';
+
+export interface Emission {
+	items: INodeExecutionData[];
+	json: IDataObject;
+	deduplicationKey?: string;
+	/** 'executed' | 'duplicate' (skipped by key) | 'ignored' (manual mode, after the first). */
+	fate: 'executed' | 'duplicate' | 'ignored';
+	hadDonePromise: boolean;
+}
+
+export interface LogLine {
+	level: 'debug' | 'info' | 'warn' | 'error';
+	message: string;
+	meta?: Record<string, unknown>;
+}
+
+export interface FakeTriggerOptions {
+	parameters: IDataObject;
+	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	mode?: 'trigger' | 'manual';
+	activationMode?: 'init' | 'create' | 'update' | 'activate' | 'manual' | 'leadershipChange';
+	workflowId?: string;
+	node?: Partial<INode>;
+	n8nMajor?: 1 | 2;
+	/** How the workflow behaves for an emitted item; default: succeed. */
+	execute?: (
+		json: IDataObject,
+		emission: Emission,
+	) => ExecutionBehaviour | Promise<ExecutionBehaviour>;
+}
+
+export interface FakeTrigger {
+	context: ITriggerFunctions;
+	emissions: Emission[];
+	failedExecutions: Error[];
+	emittedErrors: Error[];
+	logs: LogLine[];
+	staticData: IDataObject;
+	cronJobs: Array<{ expression: string; onTick: () => void }>;
+	/** Manual mode: resolves with the first emitted data. */
+	manualResponse: Promise<INodeExecutionData[][]>;
+	/** Settles every execution left hanging (as succeeded), e.g. to finish a test. */
+	releaseHanging(behaviour?: 'succeed' | 'fail'): void;
+	/** Every text the trigger wrote to the logs, failed executions and emitted items. */
+	allText(): string;
+}
+
+function deferred<T>(): IDeferredPromise<T> {
+	let resolve!: (value: T) => void;
+	let reject!: (error: Error) => void;
+	const promise = new Promise<T>((res, rej) => {
+		resolve = res;
+		reject = rej;
+	});
+	return { promise, resolve, reject };
+}
+
+function getByPath(source: IDataObject, path: string): unknown {
+	let current: unknown = source;
+	for (const key of path.split('.')) {
+		if (current === null || typeof current !== 'object') return undefined;
+		current = (current as IDataObject)[key];
+	}
+	return current;
+}
+
+function fakeRun(failed: boolean): IRun {
+	return {
+		data: {
+			resultData: {
+				runData: {},
+				...(failed
+					? { error: { message: 'Workflow failed on purpose', name: 'NodeOperationError' } }
+					: {}),
+			},
+		},
+		finished: !failed,
+		mode: 'trigger',
+		startedAt: new Date(),
+		stoppedAt: new Date(),
+		status: failed ? 'error' : 'success',
+	} as unknown as IRun;
+}
+
+export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
+	const emissions: Emission[] = [];
+	const failedExecutions: Error[] = [];
+	const emittedErrors: Error[] = [];
+	const logs: LogLine[] = [];
+	const staticData: IDataObject = {};
+	const cronJobs: FakeTrigger['cronJobs'] = [];
+	const seenKeys = new Set<string>();
+	const hanging: Array<(behaviour: 'succeed' | 'fail') => void> = [];
+	const manual = deferred<INodeExecutionData[][]>();
+	const mode = options.mode ?? 'trigger';
+	const node: INode = {
+		id: 'node-1',
+		name: 'ESI Leap Trigger',
+		type: 'n8n-nodes-esi-leap.esiLeapTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: options.parameters as INode['parameters'],
+		...options.node,
+	};
+	const log = (level: LogLine['level']) => (message: string, meta?: Record<string, unknown>) => {
+		logs.push({ level, message, meta });
+	};
+
+	const runExecution = async (emission: Emission, done?: IDeferredPromise<IRun>) => {
+		const behaviour = await (options.execute ?? (() => 'succeed' as const))(
+			emission.json,
+			emission,
+		);
+		if (!done) return;
+		switch (behaviour) {
+			case 'succeed':
+				done.resolve(fakeRun(false));
+				return;
+			case 'fail':
+				done.resolve(fakeRun(true));
+				return;
+			case 'notStarted':
+				done.reject(new Error('Execution could not be started'));
+				return;
+			case 'hang':
+				hanging.push((settle) => done.resolve(fakeRun(settle === 'fail')));
+				return;
+		}
+	};
+
+	const context = {
+		getNodeParameter(name: string, fallback?: unknown) {
+			const value = getByPath(options.parameters, name);
+			if (value !== undefined) return value;
+			if (arguments.length >= 2) return fallback;
+			throw new Error(`Could not get parameter "${name}"`);
+		},
+		async getCredentials(type: string) {
+			const credentials = options.credentials?.[type];
+			if (!credentials) throw new Error(`Node does not have any credentials of type "${type}" set`);
+			return credentials;
+		},
+		getNode: () => node,
+		getWorkflow: () => ({
+			id: options.workflowId ?? 'wf-1',
+			name: 'Test workflow',
+			active: mode === 'trigger',
+		}),
+		getMode: () => mode,
+		getActivationMode: () => options.activationMode ?? (mode === 'manual' ? 'manual' : 'activate'),
+		getWorkflowStaticData: () => staticData,
+		getTimezone: () => 'UTC',
+		logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+		emit(
+			data: INodeExecutionData[][],
+			_responsePromise?: unknown,
+			donePromise?: IDeferredPromise<IRun>,
+			deduplicationKey?: string,
+		) {
+			const items = data[0] ?? [];
+			const emission: Emission = {
+				items,
+				json: items[0]?.json ?? {},
+				deduplicationKey: options.n8nMajor === 1 ? undefined : deduplicationKey,
+				fate: 'executed',
+				hadDonePromise: donePromise !== undefined,
+			};
+			emissions.push(emission);
+			if (mode === 'manual') {
+				if (emissions.length > 1) {
+					emission.fate = 'ignored';
+					return;
+				}
+				manual.resolve(data);
+			}
+			if (emission.deduplicationKey !== undefined) {
+				if (seenKeys.has(emission.deduplicationKey)) {
+					emission.fate = 'duplicate';
+					donePromise?.resolve(undefined as unknown as IRun);
+					return;
+				}
+				seenKeys.add(emission.deduplicationKey);
+			}
+			void runExecution(emission, donePromise);
+		},
+		emitError(error: Error) {
+			emittedErrors.push(error);
+		},
+		helpers: {
+			createDeferredPromise: deferred,
+			registerCron(cron: { expression: string }, onTick: () => void) {
+				cronJobs.push({ expression: cron.expression, onTick });
+			},
+			returnJsonArray: (json: IDataObject | IDataObject[]) =>
+				(Array.isArray(json) ? json : [json]).map((item) => ({ json: item })),
+		},
+	} as Record<string, unknown>;
+	if (options.n8nMajor !== 1) {
+		context.saveFailedExecution = (error: Error) => {
+			failedExecutions.push(error);
+		};
+	}
+
+	return {
+		context: context as unknown as ITriggerFunctions,
+		emissions,
+		failedExecutions,
+		emittedErrors,
+		logs,
+		staticData,
+		cronJobs,
+		manualResponse: manual.promise,
+		releaseHanging(behaviour = 'succeed') {
+			for (const settle of hanging.splice(0)) settle(behaviour);
+		},
+		allText() {
+			return JSON.stringify({
+				logs,
+				failed: failedExecutions.map((error) => [
+					error.message,
+					(error as { description?: string }).description,
+				]),
+				emissions: emissions.map((emission) => emission.items),
+			});
+		},
+	};
+}
