@@ -165,6 +165,28 @@ describe('BusConsumer on the real broker', () => {
 		expect(consumer.stats.reconnects).toBe(1);
 	});
 
+	it('acks and counts notifications of unknown event types without emitting or dead-lettering them', async () => {
+		const seen: EsiLeapEvent[] = [];
+		consumer = makeConsumer(brokerSettings().port, async (event) => {
+			seen.push(event);
+			return { kind: 'succeeded' };
+		});
+		await consumer.start();
+		const capture = captures[0];
+		const unknownType = Buffer.from(
+			capture.body
+				.toString('utf8')
+				.replace(capture.decoded['oslo.message'].event_type, 'esi_leap.offer.create.end'),
+		);
+		publishCapture(channel, exchange, capture, unknownType);
+		publishCapture(channel, exchange, capture);
+		await waitFor(() => seen.length === 1, 'the known event');
+		await waitFor(() => consumer!.stats.unsupported === 1, 'the unknown one to be counted');
+		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the queue to empty');
+		expect(await messageCount(channel, `${queue}.dead`)).toBe(0);
+		expect(consumer.stats.malformed).toBe(0);
+	});
+
 	it('fails start() when the exchange does not exist (passive check)', async () => {
 		const missing = uniqueName('openstack.missing');
 		consumer = new BusConsumer({

@@ -42,6 +42,7 @@ interface BusParameters {
 	ackTimeoutMs: number;
 	onAckTimeout: OnAckTimeout;
 	closeTimeoutMs: number;
+	outageNoticeMs: number;
 }
 
 function option<T>(context: ITriggerFunctions, name: string, fallback: T): T {
@@ -112,6 +113,13 @@ function readBusParameters(context: ITriggerFunctions): BusParameters {
 				integer: false,
 			}) * 60_000,
 		onAckTimeout: option(context, 'onAckTimeout', 'retry') as OnAckTimeout,
+		outageNoticeMs:
+			requireNumber(
+				context,
+				option(context, 'outageNoticeMinutes', 2),
+				'Report Outage After (Minutes)',
+				{ min: 0, integer: false },
+			) * 60_000,
 		closeTimeoutMs:
 			requireNumber(
 				context,
@@ -221,6 +229,7 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 		deliver: makeDeliver(this, manual),
 		stopAfterFirst: manual,
 		logger,
+		outageNoticeMs: bus.outageNoticeMs,
 		onMalformed: (report: MalformedReport) =>
 			recordFailure(
 				this,

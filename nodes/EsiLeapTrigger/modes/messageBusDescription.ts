@@ -161,6 +161,16 @@ const options: INodeProperties[] = [
 		],
 	},
 	{
+		displayName: 'Report Outage After (Minutes)',
+		name: 'outageNoticeMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 2,
+		displayOptions: showOptionForBus,
+		description:
+			'While the broker stays unreachable this long, the trigger records a failed execution (once per outage) and keeps reconnecting',
+	},
+	{
 		displayName: 'Close Timeout (Seconds)',
 		name: 'closeTimeoutSeconds',
 		type: 'number',

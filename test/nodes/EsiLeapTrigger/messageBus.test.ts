@@ -551,6 +551,30 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 	});
 
 	describe('broker loss', () => {
+		it('surfaces a prolonged outage once (log + failed execution) without deactivating, then recovers', async () => {
+			proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
+			await proxy.start();
+			const fake = await activate({ options: { outageNoticeMinutes: 0.005 } }, {}, proxy.port);
+			proxy.setRefusing(true);
+			proxy.cutAll();
+			await waitFor(() => fake.failedExecutions.length === 1, 'the outage record', 15_000);
+			expect(fake.failedExecutions[0].message).toMatch(/unreachable for \d+ s; still reconnecting/);
+			expect(
+				fake.logs.some((line) => line.level === 'error' && /unreachable/.test(line.message)),
+			).toBe(true);
+			proxy.setRefusing(false);
+			await waitFor(
+				() => fake.logs.some((line) => /reachable again/.test(line.message)),
+				'the recovery',
+				15_000,
+			);
+			publishCapture(channel, exchange, loadCapture('amqp-lease-fulfill-end'));
+			await waitFor(() => executed(fake).length === 1, 'a message after the outage');
+			expect(fake.failedExecutions).toHaveLength(1);
+			expect(fake.emittedErrors).toEqual([]);
+			expect(fake.allText()).not.toContain(`:${brokerSettings().password}@`);
+		});
+
 		it('reconnects inside the node and loses nothing published meanwhile; the workflow stays active', async () => {
 			proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
 			await proxy.start();
