@@ -9,15 +9,14 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { properties } from './description';
 import type { TriggerMode } from './description';
 import { esiLeapMessageBusApiTest } from './methods/credentialTest';
+import { startEventHistory } from './modes/eventHistory';
 import { startMessageBus } from './modes/messageBus';
 
 type ModeStarter = (this: ITriggerFunctions) => Promise<ITriggerResponse>;
 
 const MODES: Record<TriggerMode, ModeStarter> = {
 	messageBus: startMessageBus,
-	eventHistory: async function (this: ITriggerFunctions) {
-		throw new NodeOperationError(this.getNode(), 'The Event History mode is not implemented yet');
-	},
+	eventHistory: startEventHistory,
 };
 
 export class EsiLeapTrigger implements INodeType {

@@ -10,6 +10,7 @@ import {
 	includeRawEnvelopeOption,
 	payloadFiltersProperty,
 } from '../shared/descriptions';
+import { eventHistoryProperties } from './modes/eventHistoryDescription';
 import { messageBusProperties } from './modes/messageBusDescription';
 
 /**
@@ -47,12 +48,17 @@ export const sharedOptionsProperty: INodeProperties = {
 	type: 'collection',
 	placeholder: 'Add Option',
 	default: {},
-	options: [includeRawEnvelopeOption, ...messageBusProperties.options],
+	options: [
+		includeRawEnvelopeOption,
+		...messageBusProperties.options,
+		...eventHistoryProperties.options,
+	],
 };
 
 export const properties: INodeProperties[] = [
 	modeProperty,
 	...messageBusProperties.topLevel,
+	...eventHistoryProperties.topLevel,
 	eventsProperty,
 	payloadFiltersProperty,
 	sharedOptionsProperty,

@@ -64,7 +64,11 @@ class FakeEsi implements HistoryClient {
 			.filter((row) => !filters.eventType || row.event_type === filters.eventType)
 			.filter((row) => !filters.resourceType || row.resource_type === filters.resourceType)
 			.filter((row) => !filters.resourceUuid || row.resource_uuid === filters.resourceUuid)
-			.map(({ hidden: _hidden, ...row }) => ({ ...row }));
+			.map((row) => {
+				const copy = { ...row };
+				delete copy.hidden;
+				return copy;
+			});
 	}
 
 	async getLease(uuid: string): Promise<Lease> {

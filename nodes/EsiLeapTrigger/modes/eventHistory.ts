@@ -1,0 +1,288 @@
+import type {
+	IDataObject,
+	INodeExecutionData,
+	ITriggerFunctions,
+	ITriggerResponse,
+} from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { createEsiLeapClient } from '../../core/api/client';
+import type { EsiLeapEvent } from '../../core/events/types';
+import {
+	FailureStreak,
+	HistoryPoller,
+	PollScheduler,
+	serverFilters,
+	type CursorStore,
+	type HistoryLogger,
+	type StartPosition,
+} from '../../core/history/poller';
+import { toNodeError } from '../../shared/errors';
+import { esiLeapApiTransport } from '../../shared/transport';
+import { readSharedParameters, type SharedParameters } from '../description';
+import {
+	DEFAULT_GRACE_SECONDS,
+	DEFAULT_MAX_EVENTS_PER_POLL,
+	DEFAULT_POLL_INTERVAL_SECONDS,
+} from './eventHistoryDescription';
+
+/**
+ * Event History mode: poll `GET /v1/events` on our own timer (one node, two modes, so trigger()
+ * rather than poll(); conventions §3.9). The cursor lives in the node's static data, which n8n
+ * saves when the node emits: the poller writes it right before each emit (core/history/poller.ts).
+ */
+
+/** Key of the cursor in `getWorkflowStaticData('node')`. */
+export const CURSOR_KEY = 'eventHistoryCursor';
+
+/** How long close waits for a poll in flight; a later finish emits nothing. */
+const CLOSE_WAIT_MS = 10_000;
+
+interface HistoryParameters {
+	intervalMs: number;
+	start: StartPosition;
+	leaseDetails: boolean;
+	executionPer: 'event' | 'poll';
+	resourceType?: string;
+	resourceUuid?: string;
+	graceMs: number;
+	maxEventsPerPoll: number;
+}
+
+function requireNumber(
+	context: ITriggerFunctions,
+	name: string,
+	field: string,
+	fallback: number,
+	{ min, integer }: { min: number; integer: boolean },
+): number {
+	const value = Number(context.getNodeParameter(name, fallback));
+	if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+		throw new NodeOperationError(
+			context.getNode(),
+			`${field} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}`,
+		);
+	}
+	return value;
+}
+
+function optionalText(context: ITriggerFunctions, name: string): string | undefined {
+	const value = String(context.getNodeParameter(name, '') ?? '').trim();
+	return value === '' ? undefined : value;
+}
+
+function readStart(context: ITriggerFunctions): StartPosition {
+	const startFrom = context.getNodeParameter('startFrom', 'now') as string;
+	if (startFrom === 'beginning') return { kind: 'beginning' };
+	if (startFrom === 'afterEventId') {
+		const eventId = requireNumber(context, 'startEventId', 'Event ID', 0, {
+			min: 0,
+			integer: true,
+		});
+		return { kind: 'afterEventId', eventId };
+	}
+	if (startFrom === 'now') return { kind: 'now' };
+	throw new NodeOperationError(context.getNode(), `Start From: unknown value "${startFrom}"`);
+}
+
+function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
+	const executionPer = context.getNodeParameter('executionPer', 'event') as string;
+	if (executionPer !== 'event' && executionPer !== 'poll') {
+		throw new NodeOperationError(context.getNode(), `Executions: unknown value "${executionPer}"`);
+	}
+	return {
+		intervalMs:
+			requireNumber(
+				context,
+				'pollIntervalSeconds',
+				'Poll Interval (Seconds)',
+				DEFAULT_POLL_INTERVAL_SECONDS,
+				{ min: 0.01, integer: false },
+			) * 1000,
+		start: readStart(context),
+		leaseDetails: context.getNodeParameter('includeLeaseDetails', false) as boolean,
+		executionPer,
+		resourceType: optionalText(context, 'options.resourceType'),
+		resourceUuid: optionalText(context, 'options.resourceUuid'),
+		graceMs:
+			requireNumber(
+				context,
+				'options.graceSeconds',
+				'Late Event Grace (Seconds)',
+				DEFAULT_GRACE_SECONDS,
+				{ min: 0, integer: false },
+			) * 1000,
+		maxEventsPerPoll: requireNumber(
+			context,
+			'options.maxEventsPerPoll',
+			'Max Events per Poll',
+			DEFAULT_MAX_EVENTS_PER_POLL,
+			{ min: 1, integer: true },
+		),
+	};
+}
+
+function historyLogger(context: ITriggerFunctions): HistoryLogger {
+	const prefix = `ESI Leap Trigger "${context.getNode().name}": `;
+	return {
+		debug: (message, meta) => context.logger.debug(prefix + message, meta),
+		info: (message, meta) => context.logger.info(prefix + message, meta),
+		warn: (message, meta) => context.logger.warn(prefix + message, meta),
+		error: (message, meta) => context.logger.error(prefix + message, meta),
+	};
+}
+
+function staticDataStore(context: ITriggerFunctions): CursorStore {
+	const staticData = context.getWorkflowStaticData('node');
+	return {
+		read: () => staticData[CURSOR_KEY],
+		write: (value) => {
+			staticData[CURSOR_KEY] = value as unknown as IDataObject;
+		},
+	};
+}
+
+/** A manual test must not move the cursor: it gets a store that refuses writes. */
+const READ_ONLY_STORE: CursorStore = {
+	read: () => undefined,
+	write: () => {
+		throw new Error('A manual test never stores a cursor');
+	},
+};
+
+function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll') {
+	const keyPrefix = `${String(context.getWorkflow().id ?? '')}:${context.getNode().id}:`;
+	const item = (event: EsiLeapEvent): INodeExecutionData => ({
+		json: event as unknown as IDataObject,
+	});
+	// The 4th argument is n8n 2.x's deduplication key; n8n 1.x ignores it.
+	return (events: EsiLeapEvent[]) => {
+		if (executionPer === 'poll') {
+			const range = `${events[0].event_id}-${events[events.length - 1].event_id}`;
+			context.emit([events.map(item)], undefined, undefined, keyPrefix + range);
+			return;
+		}
+		for (const event of events) {
+			context.emit([[item(event)]], undefined, undefined, keyPrefix + String(event.event_id));
+		}
+	};
+}
+
+function describeSearch(
+	context: ITriggerFunctions,
+	shared: SharedParameters,
+	history: HistoryParameters,
+): string {
+	const query = serverFilters({
+		events: shared.events,
+		select: shared.select,
+		resourceType: history.resourceType,
+		resourceUuid: history.resourceUuid,
+	});
+	const sent = [
+		['event_type', query.eventType],
+		['resource_type', query.resourceType],
+		['resource_uuid', query.resourceUuid],
+	]
+		.filter(([, value]) => value !== undefined)
+		.map(([name, value]) => `${name}=${value}`)
+		.join(', ');
+	const filterCount = (context.getNodeParameter('payloadFilters.filter', []) as unknown[]).length;
+	return (
+		`Searched for the events ${shared.events.join(', ')}` +
+		(history.resourceType ? `, resource type ${history.resourceType}` : '') +
+		(history.resourceUuid ? `, resource UUID ${history.resourceUuid}` : '') +
+		(filterCount ? `, with ${filterCount} payload filter(s)` : '') +
+		` (sent to ESI Leap: ${sent || 'no filter'}). ESI Leap shows a non-admin login only the events of its own project's leases.`
+	);
+}
+
+export async function startEventHistory(this: ITriggerFunctions): Promise<ITriggerResponse> {
+	const shared = readSharedParameters(this);
+	const history = readHistoryParameters(this);
+	const manual = this.getMode() === 'manual';
+	const logger = historyLogger(this);
+	const scheduler: { current?: PollScheduler } = {};
+
+	const poller = new HistoryPoller({
+		client: createEsiLeapClient(esiLeapApiTransport(this)),
+		store: manual ? READ_ONLY_STORE : staticDataStore(this),
+		start: history.start,
+		selection: {
+			events: shared.events,
+			select: shared.select,
+			resourceType: history.resourceType,
+			resourceUuid: history.resourceUuid,
+		},
+		leaseDetails: history.leaseDetails,
+		includeRaw: shared.includeRaw,
+		limits: { graceMs: history.graceMs, maxEventsPerPoll: history.maxEventsPerPoll },
+		deliver: makeDeliver(this, history.executionPer),
+		isStopped: () => scheduler.current?.isStopped ?? false,
+		logger,
+	});
+
+	if (manual) {
+		const manualTriggerFunction = async () => {
+			const found = await poller.findNewestMatching().catch((error: unknown) => {
+				throw toNodeError(this.getNode(), error);
+			});
+			if (!found.event) {
+				throw new NodeOperationError(
+					this.getNode(),
+					`No ESI Leap event matched among the ${found.searched} events ESI Leap returned`,
+					{ description: describeSearch(this, shared, history) },
+				);
+			}
+			this.emit([[{ json: found.event as unknown as IDataObject }]]);
+		};
+		return { manualTriggerFunction, closeFunction: async () => undefined };
+	}
+
+	// First activation: fix the start position now, so a wrong login fails the activation.
+	await poller.initialize().catch((error: unknown) => {
+		throw toNodeError(this.getNode(), error);
+	});
+
+	const streak = new FailureStreak({
+		logger,
+		report: (error, consecutiveFailures) => {
+			const nodeError = toNodeError(this.getNode(), error);
+			const summary = `${consecutiveFailures} event history polls in a row failed; the trigger keeps polling`;
+			logger.error(summary, { error: nodeError.message });
+			// n8n >= 2.20 records a failed execution without deactivating the workflow.
+			if (typeof (this as Partial<ITriggerFunctions>).saveFailedExecution === 'function') {
+				nodeError.description = `${summary}. ${nodeError.description ?? ''}`.trim();
+				this.saveFailedExecution(nodeError);
+			}
+		},
+	});
+
+	scheduler.current = new PollScheduler({
+		intervalMs: history.intervalMs,
+		run: async () => {
+			const outcome = await poller.poll().then(
+				(report) => report,
+				(error: Error) => error,
+			);
+			if (outcome instanceof Error) {
+				streak.failed(outcome);
+				return;
+			}
+			streak.succeeded();
+			if (outcome.emitted > 0 || outcome.lateArrivals > 0) {
+				logger.debug('Event history poll', {
+					...outcome,
+					abandonedGaps: outcome.abandonedGaps.length,
+				});
+			}
+		},
+	});
+	scheduler.current.start(0);
+
+	const closeFunction = async () => {
+		const idle = await scheduler.current?.stop(CLOSE_WAIT_MS);
+		if (idle === false) logger.warn('Closed while a poll was still running; its result is dropped');
+	};
+	return { closeFunction };
+}

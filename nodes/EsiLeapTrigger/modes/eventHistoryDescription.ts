@@ -1,0 +1,124 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+/** Parameters of the Event History mode only, shown only when mode = eventHistory. */
+const showForHistory = { show: { mode: ['eventHistory'] } };
+const showOptionForHistory = { show: { '/mode': ['eventHistory'] } };
+
+export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
+export const DEFAULT_GRACE_SECONDS = 120;
+export const DEFAULT_MAX_EVENTS_PER_POLL = 1000;
+
+const topLevel: INodeProperties[] = [
+	{
+		displayName: 'Poll Interval (Seconds)',
+		name: 'pollIntervalSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0.01, numberPrecision: 2 },
+		default: DEFAULT_POLL_INTERVAL_SECONDS,
+		displayOptions: showForHistory,
+		description:
+			'How long to wait between two polls of the ESI Leap events API. Sub-minute values are fine; polls never overlap.',
+	},
+	{
+		displayName: 'Start From',
+		name: 'startFrom',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForHistory,
+		options: [
+			{
+				name: 'Now',
+				value: 'now',
+				description: 'Only events after the first activation; history is never replayed',
+			},
+			{
+				name: 'After Event ID',
+				value: 'afterEventId',
+				description: 'Events with an ID greater than the one given',
+			},
+			{
+				name: 'Beginning',
+				value: 'beginning',
+				description: 'Every event ESI Leap still has (a large backlog is worked off in batches)',
+			},
+		],
+		default: 'now',
+	},
+	{
+		displayName: 'Event ID',
+		name: 'startEventId',
+		type: 'number',
+		typeOptions: { minValue: 0, numberPrecision: 0 },
+		default: 0,
+		displayOptions: { show: { mode: ['eventHistory'], startFrom: ['afterEventId'] } },
+		description:
+			'Events with a greater ID are emitted. The position is kept once the workflow runs; changing Start From starts over.',
+	},
+	{
+		displayName: 'Include Lease Details',
+		name: 'includeLeaseDetails',
+		type: 'boolean',
+		default: false,
+		displayOptions: showForHistory,
+		description:
+			'Whether to fetch each event\'s lease, so items carry the "lease" and "node" fields as on the message bus (the current state, one extra request per lease). A failed lookup still emits the event, with "lease_error".',
+	},
+	{
+		displayName: 'Executions',
+		name: 'executionPer',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: showForHistory,
+		options: [
+			{ name: 'One per Event', value: 'event' },
+			{
+				name: 'One per Poll',
+				value: 'poll',
+				description: 'All events found by a poll as the items of one execution',
+			},
+		],
+		default: 'event',
+	},
+];
+
+const options: INodeProperties[] = [
+	{
+		displayName: 'Resource Type',
+		name: 'resourceType',
+		type: 'string',
+		default: '',
+		displayOptions: showOptionForHistory,
+		placeholder: 'ironic_node',
+		description: 'Only events of leases on this resource type (filtered by ESI Leap)',
+	},
+	{
+		displayName: 'Resource UUID',
+		name: 'resourceUuid',
+		type: 'string',
+		default: '',
+		displayOptions: showOptionForHistory,
+		description:
+			'Only events of leases on this node. ESI Leap filters on it when Resource Type is set too; otherwise the trigger does.',
+	},
+	{
+		displayName: 'Late Event Grace (Seconds)',
+		name: 'graceSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: DEFAULT_GRACE_SECONDS,
+		displayOptions: showOptionForHistory,
+		description:
+			'How long a missing event ID is waited for. ESI Leap can make an event visible after a newer one; it is emitted once when it shows up within this time.',
+	},
+	{
+		displayName: 'Max Events per Poll',
+		name: 'maxEventsPerPoll',
+		type: 'number',
+		typeOptions: { minValue: 1, numberPrecision: 0 },
+		default: DEFAULT_MAX_EVENTS_PER_POLL,
+		displayOptions: showOptionForHistory,
+		description: 'A larger backlog is worked off over several polls, keeping memory bounded',
+	},
+];
+
+export const eventHistoryProperties = { topLevel, options };
