@@ -225,6 +225,21 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		expect(statuses.filter((request) => request.status === 401)).toHaveLength(2);
 	});
 
+	it('logs in again when the token expires in the middle of a poll (between listing and a lease lookup)', async () => {
+		const trigger = await activated({ events: ['fulfill.end'], includeLeaseDetails: true });
+		const logins = trigger.http.preAuthenticationCalls.esiLeapApi;
+		emulator.control.failNextRequests(1, { status: 401, pathPrefix: '/v1/leases' });
+		const lifecycle = await emulator.control.runLifecycle();
+		await waitFor(() => trigger.emittedIds().length >= 1, 'the fulfill.end event');
+
+		expect(trigger.fake.emissions[0].json).toMatchObject({
+			lease_uuid: lifecycle.leaseUuid,
+			lease: { uuid: lifecycle.leaseUuid },
+		});
+		expect(trigger.fake.emissions[0].json.lease_error).toBeUndefined();
+		expect(trigger.http.preAuthenticationCalls.esiLeapApi).toBe(logins + 1);
+	});
+
 	it('keeps the cursor through a 5xx streak, records the streak as a failed execution and recovers', async () => {
 		const trigger = await activated({ events: ['fulfill.end'] });
 		const cursor = storedCursor(trigger.fake.staticData);
