@@ -276,6 +276,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 					abandonedGaps: outcome.abandonedGaps.length,
 				});
 			}
+			return outcome.truncated ? 'more' : undefined;
 		},
 	});
 	scheduler.current.start(0);

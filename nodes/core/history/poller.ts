@@ -354,8 +354,13 @@ export class FailureStreak {
 
 export interface PollSchedulerOptions {
 	intervalMs: number;
-	/** One poll; must not throw (errors are the caller's to count). */
-	run(): Promise<unknown>;
+	/**
+	 * One poll; must not throw (errors are the caller's to count). Resolving `'more'` says a
+	 * backlog is waiting: the next poll then follows after `catchUpDelayMs`, not a full interval.
+	 */
+	run(): Promise<'more' | unknown>;
+	/** Default 0: drain a backlog as fast as n8n takes the executions. */
+	catchUpDelayMs?: number;
 }
 
 /**
@@ -399,15 +404,18 @@ export class PollScheduler {
 		if (this.stopped) return;
 		this.timer = setTimeout(() => {
 			this.timer = undefined;
+			let next = this.options.intervalMs;
 			this.inFlight = this.options
 				.run()
 				.then(
-					() => undefined,
+					(outcome) => {
+						if (outcome === 'more') next = this.options.catchUpDelayMs ?? 0;
+					},
 					() => undefined,
 				)
 				.finally(() => {
 					this.inFlight = undefined;
-					this.schedule(this.options.intervalMs);
+					this.schedule(next);
 				});
 		}, delayMs);
 	}

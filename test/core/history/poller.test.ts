@@ -408,6 +408,25 @@ describe('PollScheduler', () => {
 		await scheduler.stop(0);
 	});
 
+	it('follows a poll that left a backlog without waiting a full interval', async () => {
+		vi.useFakeTimers();
+		const backlog = ['more', 'more', undefined, undefined];
+		const starts: number[] = [];
+		const scheduler = new PollScheduler({
+			intervalMs: 1_000,
+			catchUpDelayMs: 10,
+			run: async () => {
+				starts.push(Date.now());
+				return backlog.shift();
+			},
+		});
+		const t0 = Date.now();
+		scheduler.start();
+		await vi.advanceTimersByTimeAsync(2_100);
+		expect(starts.map((start) => start - t0)).toEqual([0, 10, 20, 1_020, 2_020]);
+		await scheduler.stop(0);
+	});
+
 	it('stop() clears the timer, waits for the poll in flight and leaves no timer behind', async () => {
 		vi.useFakeTimers();
 		let finished = 0;
