@@ -1,4 +1,5 @@
 import type {
+	IRun,
 	IDataObject,
 	INodeExecutionData,
 	ITriggerFunctions,
@@ -37,6 +38,8 @@ export const CURSOR_KEY = 'eventHistoryCursor';
 
 /** How long close waits for a poll in flight; a later finish emits nothing. */
 const CLOSE_WAIT_MS = 10_000;
+/** How long a backlog batch may take in n8n before the next batch is fetched anyway. */
+const BACKLOG_BATCH_WAIT_MS = 5 * 60_000;
 
 interface HistoryParameters {
 	intervalMs: number;
@@ -150,22 +153,39 @@ const READ_ONLY_STORE: CursorStore = {
 	},
 };
 
+/**
+ * Emits events as executions and remembers their completion promises, so a backlog is fed to
+ * n8n batch by batch instead of starting thousands of executions at once.
+ */
 function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll') {
 	const keyPrefix = `${String(context.getWorkflow().id ?? '')}:${context.getNode().id}:`;
 	const item = (event: EsiLeapEvent): INodeExecutionData => ({
 		json: event as unknown as IDataObject,
 	});
+	let pending: Array<Promise<unknown>> = [];
 	// The 4th argument is n8n 2.x's deduplication key; n8n 1.x ignores it.
-	return (events: EsiLeapEvent[]) => {
+	const emit = (items: INodeExecutionData[], key: string) => {
+		const done = context.helpers.createDeferredPromise<IRun>();
+		pending.push(done.promise.catch(() => undefined));
+		context.emit([items], undefined, done, keyPrefix + key);
+	};
+	const deliver = (events: EsiLeapEvent[]) => {
 		if (executionPer === 'poll') {
-			const range = `${events[0].event_id}-${events[events.length - 1].event_id}`;
-			context.emit([events.map(item)], undefined, undefined, keyPrefix + range);
+			emit(events.map(item), `${events[0].event_id}-${events[events.length - 1].event_id}`);
 			return;
 		}
-		for (const event of events) {
-			context.emit([[item(event)]], undefined, undefined, keyPrefix + String(event.event_id));
-		}
+		for (const event of events) emit([item(event)], String(event.event_id));
 	};
+	/** Waits, at most `waitMs`, for the executions started so far to finish. */
+	const settled = async (waitMs: number) => {
+		const batch = pending;
+		pending = [];
+		let timer: ReturnType<typeof setTimeout> | undefined;
+		const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+		await Promise.race([Promise.all(batch), timeout]);
+		clearTimeout(timer);
+	};
+	return { deliver, settled };
 }
 
 function describeSearch(
@@ -203,6 +223,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	const manual = this.getMode() === 'manual';
 	const logger = historyLogger(this);
 	const scheduler: { current?: PollScheduler } = {};
+	const delivery = makeDeliver(this, history.executionPer);
 
 	const poller = new HistoryPoller({
 		client: createEsiLeapClient(esiLeapApiTransport(this)),
@@ -217,7 +238,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 		leaseDetails: history.leaseDetails,
 		includeRaw: shared.includeRaw,
 		limits: { graceMs: history.graceMs, maxEventsPerPoll: history.maxEventsPerPoll },
-		deliver: makeDeliver(this, history.executionPer),
+		deliver: delivery.deliver,
 		isStopped: () => scheduler.current?.isStopped ?? false,
 		logger,
 	});
@@ -276,7 +297,10 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 					abandonedGaps: outcome.abandonedGaps.length,
 				});
 			}
-			return outcome.truncated ? 'more' : undefined;
+			if (!outcome.truncated) return undefined;
+			// Backlog: let n8n finish this batch before fetching the next one.
+			await delivery.settled(BACKLOG_BATCH_WAIT_MS);
+			return 'more';
 		},
 	});
 	scheduler.current.start(0);

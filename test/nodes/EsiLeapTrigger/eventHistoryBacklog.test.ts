@@ -59,4 +59,40 @@ describe('ESI Leap Trigger, Event History mode, large backlog', () => {
 			await trigger.close();
 		}
 	}, 60_000);
+
+	it('fetches the next backlog batch only once n8n has finished the executions of the last one', async () => {
+		const { firstId } = emulator.control.seedEvents(30, {
+			eventType: 'esi_leap.lease.delete.end',
+		});
+		const trigger = createHistoryTrigger({
+			emulator,
+			parameters: {
+				pollIntervalSeconds: 60,
+				startFrom: 'afterEventId',
+				eventId: firstId - 1,
+				events: ['delete.end'],
+				options: { maxEventsPerPoll: 10 },
+			},
+			execute: () => 'hang',
+		});
+		const eventPolls = () =>
+			emulator.control.requestLog.filter((entry) => entry.path.startsWith('/v1/events')).length;
+		try {
+			await trigger.activate();
+			await waitFor(() => trigger.emittedIds().length === 10, 'the first batch');
+			const pollsAfterFirstBatch = eventPolls();
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			expect(eventPolls()).toBe(pollsAfterFirstBatch);
+			expect(trigger.emittedIds()).toHaveLength(10);
+
+			trigger.fake.releaseHanging();
+			await waitFor(() => trigger.emittedIds().length === 20, 'the second batch');
+			trigger.fake.releaseHanging();
+			await waitFor(() => trigger.emittedIds().length === 30, 'the third batch');
+			expect(trigger.emittedIds()).toEqual(Array.from({ length: 30 }, (_, i) => firstId + i));
+		} finally {
+			trigger.fake.releaseHanging();
+			await trigger.close();
+		}
+	});
 });
