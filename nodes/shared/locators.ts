@@ -20,6 +20,7 @@ export interface LocatedValue {
 	value: string;
 }
 
+// core's isUuidLike (oslo is_uuid_like) as a string, for the editor's own validation.
 const UUID_PATTERN =
 	'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$';
 /** ESI's name columns are String(35). */
