@@ -1,4 +1,4 @@
-import { decodeNotification, EnvelopeDecodeError } from '../events/envelope';
+import { checkContentType, decodeNotification, EnvelopeDecodeError } from '../events/envelope';
 import type { EventPredicate } from '../events/filters';
 import { normalizeBusNotification } from '../events/normalize';
 import type { EsiLeapEvent } from '../events/types';
@@ -121,9 +121,10 @@ type Decoded =
 	| { kind: 'unsupported'; eventType: string }
 	| { kind: 'malformed'; error: EnvelopeDecodeError };
 
-function decodeMessage(body: Buffer, includeRaw: boolean): Decoded {
+function decodeMessage(message: BrokerMessage, includeRaw: boolean): Decoded {
 	try {
-		const decoded = decodeNotification(body);
+		checkContentType(message.properties.contentType);
+		const decoded = decodeNotification(message.body);
 		if (decoded.kind === 'unsupported') {
 			return { kind: 'unsupported', eventType: decoded.notification.event_type };
 		}
@@ -354,7 +355,7 @@ export class BusConsumer {
 		key: InFlightKey,
 		message: BrokerMessage,
 	): Promise<void> {
-		const decoded = decodeMessage(message.body, this.options.includeRaw);
+		const decoded = decodeMessage(message, this.options.includeRaw);
 		if (decoded.kind === 'malformed') {
 			await this.malformed(state, key, message, decoded.error);
 			return;

@@ -20,7 +20,8 @@ export type DecodeFailureReason =
 	| 'wrong_envelope'
 	| 'inner_not_json'
 	| 'invalid_message'
-	| 'invalid_payload';
+	| 'invalid_payload'
+	| 'wrong_content_type';
 
 /** A body that cannot be decoded. The message names the field, never a value from the body. */
 export class EnvelopeDecodeError extends Error {
@@ -166,6 +167,21 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 		return { ok: true, value: JSON.parse(text) };
 	} catch {
 		return { ok: false };
+	}
+}
+
+/**
+ * oslo.messaging always sends `application/json`; a body declared as anything else (pickle,
+ * msgpack, text) is not ours to parse. A missing content type is tolerated.
+ */
+export function checkContentType(contentType: string | undefined): void {
+	if (contentType === undefined || contentType === '') return;
+	const mediaType = contentType.split(';')[0].trim().toLowerCase();
+	if (mediaType !== 'application/json') {
+		throw new EnvelopeDecodeError(
+			'wrong_content_type',
+			`The message content type is not application/json (${mediaType.slice(0, 100)})`,
+		);
 	}
 }
 

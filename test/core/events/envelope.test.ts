@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import {
+	checkContentType,
 	decodeNotification,
 	EnvelopeDecodeError,
 	parseEventType,
@@ -180,5 +181,21 @@ describe('parseEventType', () => {
 		});
 		expect(parseEventType('esi_leap.lease.expire.end')).toBeNull();
 		expect(parseEventType('esi_leap.lease.fulfill.end.x')).toBeNull();
+	});
+});
+
+describe('checkContentType', () => {
+	it('accepts what oslo sends, and a missing content type', () => {
+		expect(() => checkContentType('application/json')).not.toThrow();
+		expect(() => checkContentType('Application/JSON; charset=utf-8')).not.toThrow();
+		expect(() => checkContentType(undefined)).not.toThrow();
+	});
+
+	it('rejects any other declared type', () => {
+		for (const type of ['application/x-python-serialize', 'text/plain', 'application/msgpack']) {
+			expect(() => checkContentType(type)).toThrow(
+				expect.objectContaining({ reason: 'wrong_content_type' }),
+			);
+		}
 	});
 });
