@@ -638,9 +638,14 @@ export class N8nInstance {
 		return status === 200;
 	}
 
-	/** The main process's log so far (a worker logs to n8n-worker.log next to it). */
-	log(): string {
-		return fs.readFileSync(this.logFile, 'utf8');
+	/** The main process's log so far, or the worker's (queue mode). */
+	log(process: 'main' | 'worker' = 'main'): string {
+		return fs.readFileSync(process === 'main' ? this.logFile : this.workerLogFile, 'utf8');
+	}
+
+	/** Where the worker logs in queue mode. */
+	get workerLogFile(): string {
+		return path.join(this.userFolder, 'n8n-worker.log');
 	}
 
 	async stop(): Promise<void> {
