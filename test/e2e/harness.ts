@@ -89,6 +89,29 @@ export interface CliExecution {
 	stderr: string;
 }
 
+/** A node for linearWorkflow(): typeVersion defaults to 1, parameters to {}. */
+export type ChainNode = Pick<WorkflowNode, 'name' | 'type'> &
+	Partial<Omit<WorkflowNode, 'name' | 'type'>>;
+
+/** A workflow whose nodes run one after the other (first output of each into the next). */
+export function linearWorkflow(name: string, chain: ChainNode[]): Workflow {
+	const nodes = chain.map((node, index) => ({
+		typeVersion: 1,
+		parameters: {},
+		position: [index * 220, 0] as [number, number],
+		...node,
+	}));
+	const connections = Object.fromEntries(
+		nodes
+			.slice(0, -1)
+			.map((node, index) => [
+				node.name,
+				{ main: [[{ node: nodes[index + 1].name, type: 'main', index: 0 }]] },
+			]),
+	);
+	return { name, nodes, connections };
+}
+
 /** Output items (json) of the first run of `nodeName`, all output branches concatenated. */
 export function nodeOutput(
 	execution: { id?: string; data?: Execution['data'] },

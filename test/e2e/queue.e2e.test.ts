@@ -1,7 +1,7 @@
 /** Queue mode (main + one worker over Redis, PostgreSQL): the machinery for scaling scenarios. */
 import type amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeOutput, startN8n, type N8nInstance } from './harness';
+import { linearWorkflow, nodeOutput, startN8n, type N8nInstance } from './harness';
 import {
 	connectBroker,
 	declareQueue,
@@ -36,14 +36,11 @@ describe('n8n e2e harness (queue mode)', () => {
 			type: 'rabbitmq',
 			data: rabbitmqCredentialData(),
 		});
-		const id = await n8n.createWorkflow({
-			name: `queue: rabbitmq ${queue}`,
-			nodes: [
+		const id = await n8n.createWorkflow(
+			linearWorkflow(`queue: rabbitmq ${queue}`, [
 				{
 					name: 'RabbitMQ Trigger',
 					type: 'n8n-nodes-base.rabbitmqTrigger',
-					typeVersion: 1,
-					position: [0, 0],
 					parameters: { queue, options: { jsonParseBody: true, onlyContent: true } },
 					credentials: { rabbitmq: { name: credential.name } },
 				},
@@ -51,15 +48,13 @@ describe('n8n e2e harness (queue mode)', () => {
 					name: 'Code',
 					type: 'n8n-nodes-base.code',
 					typeVersion: 2,
-					position: [200, 0],
 					parameters: {
 						jsCode:
 							"return $input.all().map((item) => ({ json: { ...item.json, seenBy: 'worker' } }));",
 					},
 				},
-			],
-			connections: { 'RabbitMQ Trigger': { main: [[{ node: 'Code', type: 'main', index: 0 }]] } },
-		});
+			]),
+		);
 		await n8n.activateWorkflow(id);
 		await waitForConsumer(broker, queue);
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeOutput, startN8n, type N8nInstance, type Workflow } from './harness';
+import { linearWorkflow, nodeOutput, startN8n, type N8nInstance, type Workflow } from './harness';
 import {
 	connectBroker,
 	declareQueue,
@@ -15,52 +15,33 @@ import {
 	waitForConsumer,
 } from './rabbitmq';
 
-const manualToCode: Workflow = {
-	name: 'smoke: manual -> code',
-	nodes: [
+const manualToCode = linearWorkflow('smoke: manual -> code', [
+	{ name: 'Manual', type: 'n8n-nodes-base.manualTrigger' },
+	{
+		name: 'Code',
+		type: 'n8n-nodes-base.code',
+		typeVersion: 2,
+		parameters: { jsCode: 'return [1, 2, 3].map((n) => ({ json: { n, square: n * n } }));' },
+	},
+]);
+
+function rabbitToCode(queue: string, credentialName: string): Workflow {
+	return linearWorkflow(`smoke: rabbitmq ${queue}`, [
 		{
-			name: 'Manual',
-			type: 'n8n-nodes-base.manualTrigger',
-			typeVersion: 1,
-			position: [0, 0],
-			parameters: {},
+			name: 'RabbitMQ Trigger',
+			type: 'n8n-nodes-base.rabbitmqTrigger',
+			parameters: { queue, options: { jsonParseBody: true, onlyContent: true } },
+			credentials: { rabbitmq: { name: credentialName } },
 		},
 		{
 			name: 'Code',
 			type: 'n8n-nodes-base.code',
 			typeVersion: 2,
-			position: [200, 0],
-			parameters: { jsCode: 'return [1, 2, 3].map((n) => ({ json: { n, square: n * n } }));' },
+			parameters: {
+				jsCode: "return $input.all().map((item) => ({ json: { ...item.json, seenBy: 'code' } }));",
+			},
 		},
-	],
-	connections: { Manual: { main: [[{ node: 'Code', type: 'main', index: 0 }]] } },
-};
-
-function rabbitToCode(queue: string, credentialName: string): Workflow {
-	return {
-		name: `smoke: rabbitmq ${queue}`,
-		nodes: [
-			{
-				name: 'RabbitMQ Trigger',
-				type: 'n8n-nodes-base.rabbitmqTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: { queue, options: { jsonParseBody: true, onlyContent: true } },
-				credentials: { rabbitmq: { name: credentialName } },
-			},
-			{
-				name: 'Code',
-				type: 'n8n-nodes-base.code',
-				typeVersion: 2,
-				position: [200, 0],
-				parameters: {
-					jsCode:
-						"return $input.all().map((item) => ({ json: { ...item.json, seenBy: 'code' } }));",
-				},
-			},
-		],
-		connections: { 'RabbitMQ Trigger': { main: [[{ node: 'Code', type: 'main', index: 0 }]] } },
-	};
+	]);
 }
 
 describe('n8n e2e harness (regular mode)', () => {
@@ -86,7 +67,11 @@ describe('n8n e2e harness (regular mode)', () => {
 		const id = await n8n.createWorkflow(manualToCode);
 		const run = await n8n.execute(id);
 		expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-		expect(JSON.stringify(run.result)).toContain('"square":9');
+		expect(nodeOutput(run.result!, 'Code')).toEqual([
+			{ n: 1, square: 1 },
+			{ n: 2, square: 4 },
+			{ n: 3, square: 9 },
+		]);
 	});
 
 	it('runs an activated RabbitMQ Trigger workflow for a published message', async () => {
