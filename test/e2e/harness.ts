@@ -260,23 +260,49 @@ function baseEnv(
 	};
 }
 
-/** Runs a JS snippet with n8n's own `pg` (no PostgreSQL client in our dependencies). */
+/** Runs a JS snippet with n8n's own modules (pg, ioredis): no such clients in our dependencies. */
+function withN8nModules(
+	paths: N8nInstall,
+	env: NodeJS.ProcessEnv,
+	script: string,
+	arg: string,
+): { ok: boolean; error: string } {
+	const result = spawnSync(paths.nodeBin, ['-e', script, arg], {
+		cwd: path.join(paths.n8nDir, 'node_modules', 'n8n'),
+		env,
+		encoding: 'utf8',
+	});
+	return { ok: result.status === 0, error: result.stderr.trim() };
+}
+
 function postgres(paths: N8nInstall, env: NodeJS.ProcessEnv, sql: string): void {
 	const script = `
 		const { Client } = require('pg');
 		const c = new Client({ host: process.env.DB_POSTGRESDB_HOST, port: +process.env.DB_POSTGRESDB_PORT,
 			user: process.env.DB_POSTGRESDB_USER, password: process.env.DB_POSTGRESDB_PASSWORD, database: 'postgres' });
 		c.connect().then(() => c.query(process.argv[1])).then(() => c.end(), (e) => { console.error(e.message); process.exit(1); });`;
-	const result = spawnSync(paths.nodeBin, ['-e', script, sql], {
-		cwd: path.join(paths.n8nDir, 'node_modules', 'n8n'),
-		env,
-		encoding: 'utf8',
-	});
-	if (result.status !== 0) {
+	const { ok, error } = withN8nModules(paths, env, script, sql);
+	if (!ok) {
 		throw new Error(
-			`PostgreSQL at ${env.DB_POSTGRESDB_HOST}:${env.DB_POSTGRESDB_PORT} refused "${sql}": ${result.stderr.trim()} (start it with \`pg_ctlcluster 15 main start\`)`,
+			`PostgreSQL at ${env.DB_POSTGRESDB_HOST}:${env.DB_POSTGRESDB_PORT} refused "${sql}": ${error} (start it with \`pg_ctlcluster 15 main start\`)`,
 		);
 	}
+}
+
+/** Deletes the Bull queue keys of one instance (they outlive n8n). */
+function deleteRedisKeys(paths: N8nInstall, env: NodeJS.ProcessEnv, prefix: string): void {
+	const script = `
+		const Redis = require('ioredis');
+		const r = new Redis({ host: process.env.QUEUE_BULL_REDIS_HOST, port: +process.env.QUEUE_BULL_REDIS_PORT, lazyConnect: true });
+		(async () => {
+			await r.connect();
+			const keys = [];
+			for await (const batch of r.scanStream({ match: process.argv[1] + ':*' })) keys.push(...batch);
+			if (keys.length) await r.del(...keys);
+			await r.quit();
+		})().catch((e) => { console.error(e.message); process.exit(1); });`;
+	const { ok, error } = withN8nModules(paths, env, script, prefix);
+	if (!ok) throw new Error(`Redis cleanup of ${prefix}:* failed: ${error}`);
 }
 
 function tail(file: string, lines = 60): string {
@@ -731,6 +757,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 				...options.env,
 			});
 			postgres(paths, env, `CREATE DATABASE ${env.DB_POSTGRESDB_DATABASE}`);
+			cleanups.push(() => deleteRedisKeys(paths, env, env.QUEUE_BULL_PREFIX!));
 			cleanups.push(() =>
 				postgres(paths, env, `DROP DATABASE IF EXISTS ${env.DB_POSTGRESDB_DATABASE} WITH (FORCE)`),
 			);
