@@ -1,0 +1,106 @@
+/**
+ * What the ESI Leap scenarios share: an emulator on its own exchange, our two credentials in n8n,
+ * and checks on the executions a lease lifecycle produced.
+ */
+import type amqp from 'amqplib';
+import { expect } from 'vitest';
+import { startEmulator, type Emulator } from '../emulator';
+import {
+	API_CREDENTIAL,
+	apiCredentialData,
+	BUS_CREDENTIAL,
+	busCredentialData,
+} from './demo/workflows';
+import { nodeOutput, type Execution, type N8nInstance } from './harness';
+import { AMQP_URL, uniqueName } from './rabbitmq';
+
+/**
+ * An emulator publishing to a fresh exchange (declared here as oslo declares it, so the trigger's
+ * passive check finds it) and no oslo queues, so nothing touches anyone else's queues.
+ */
+export async function startScenarioEmulator(broker: amqp.ChannelModel): Promise<Emulator> {
+	const exchange = uniqueName('esi-leap-e2e');
+	const channel = await broker.createChannel();
+	await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+	await channel.close();
+	return startEmulator({ amqpUrl: AMQP_URL, exchange, declareQueues: false, tickIntervalMs: 200 });
+}
+
+/** Deletes queues and the emulator's exchange; missing ones are fine. */
+export async function deleteBrokerObjects(
+	broker: amqp.ChannelModel,
+	{ queues = [], exchange }: { queues?: string[]; exchange?: string },
+): Promise<void> {
+	for (const queue of queues) {
+		const channel = await broker.createChannel();
+		channel.on('error', () => undefined);
+		await channel.deleteQueue(queue).catch(() => undefined);
+		await channel.close().catch(() => undefined);
+	}
+	if (exchange) {
+		const channel = await broker.createChannel();
+		await channel.deleteExchange(exchange);
+		await channel.close();
+	}
+}
+
+/** Both credentials of the package, pointing at the emulator (lessee) and its exchange. */
+export async function createEsiCredentials(n8n: N8nInstance, emulator: Emulator) {
+	const api = await n8n.createCredential({
+		name: API_CREDENTIAL,
+		type: 'esiLeapApi',
+		data: apiCredentialData(emulator, emulator.users.lessee),
+	});
+	const bus = await n8n.createCredential({
+		name: BUS_CREDENTIAL,
+		type: 'esiLeapMessageBusApi',
+		data: busCredentialData(AMQP_URL, emulator.exchange),
+	});
+	return { api, bus };
+}
+
+export async function messageCount(broker: amqp.ChannelModel, queue: string): Promise<number> {
+	const channel = await broker.createChannel();
+	const { messageCount: count } = await channel.checkQueue(queue);
+	await channel.close();
+	return count;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits for the two executions of a lifecycle, waits `graceMs` more, and checks that nothing else
+ * ran: one successful execution for fulfill.end (through "Provision node") and one for delete.end
+ * (through "Clean up node"), both about `leaseUuid`.
+ */
+export async function expectOneExecutionPerLifecycleEvent(
+	n8n: N8nInstance,
+	workflowId: string,
+	triggerName: string,
+	leaseUuid: string,
+	graceMs = 3000,
+): Promise<Execution[]> {
+	await n8n.waitForExecutions(workflowId, { count: 2, timeoutMs: 45_000 });
+	await sleep(graceMs);
+	const executions = (await n8n.executions(workflowId)).reverse();
+	expect(executions.map((e) => e.status)).toEqual(['success', 'success']);
+
+	const byEvent = new Map<string, Execution>();
+	for (const execution of executions) {
+		const items = nodeOutput(execution, triggerName);
+		expect(items).toHaveLength(1);
+		expect(items[0]).toMatchObject({ lease_uuid: leaseUuid });
+		byEvent.set(String(items[0].event), execution);
+	}
+	expect([...byEvent.keys()].sort()).toEqual(['delete.end', 'fulfill.end']);
+	const branch = { 'fulfill.end': 'Provision node', 'delete.end': 'Clean up node' } as const;
+	for (const [event, codeNode] of Object.entries(branch)) {
+		const execution = byEvent.get(event)!;
+		expect(nodeOutput(execution, codeNode)).toEqual([
+			expect.objectContaining({ lease_uuid: leaseUuid, event }),
+		]);
+		const other = codeNode === 'Provision node' ? 'Clean up node' : 'Provision node';
+		expect(execution.data?.resultData.runData[other]).toBeUndefined();
+	}
+	return executions;
+}
