@@ -1,0 +1,231 @@
+/**
+ * Event History mode against the emulator (in its own process, so this process's memory is the
+ * trigger's), through the node's trigger() and the real ESI Leap
+ * API credential (Keystone login, token reuse), with the lean benchmark context:
+ *   1. HTTP requests per idle poll (Keystone + ESI, counted at the client);
+ *   2. time and RSS to drain a backlog of BENCH_BACKLOG (100 000) events, one execution each;
+ *   3. events/s with lease details on (one lease lookup per event).
+ *
+ *   tsx bench/history.ts
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
+
+import { EsiLeapApi } from '../credentials/EsiLeapApi.credentials';
+import { EsiLeapTrigger } from '../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { freePort } from '../test/e2e/harness';
+import { createN8nHttp } from '../test/helpers/n8nHttp';
+import { createBenchContext } from './lib/context';
+import { report } from './lib/env';
+import { ownRss, RssSampler } from './lib/rss';
+
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
+const DETAILS_EVENTS = Number(process.env.BENCH_DETAILS_EVENTS ?? 2_000);
+const IDLE_POLLS = 20;
+
+async function until(condition: () => boolean, timeoutMs: number, what: string) {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+interface Emulator {
+	keystoneUrl: string;
+	leaseUrl: string;
+	control(action: string, body?: IDataObject): Promise<IDataObject>;
+	stop(): void;
+}
+
+/** `npm run emulator` on free ports, without AMQP or manager ticks; controlled over HTTP. */
+async function startEmulatorProcess(): Promise<Emulator> {
+	const keystonePort = await freePort();
+	const esiPort = await freePort();
+	const child = spawn(
+		process.execPath,
+		[
+			'--import',
+			'tsx',
+			path.join(__dirname, '..', 'test', 'emulator', 'cli.ts'),
+			'--keystone-port',
+			String(keystonePort),
+			'--esi-port',
+			String(esiPort),
+			'--no-amqp',
+			'--tick-ms',
+			'0',
+		],
+		{ stdio: ['ignore', 'pipe', 'inherit'] },
+	);
+	await new Promise<void>((resolve, reject) => {
+		let output = '';
+		child.stdout!.on('data', (chunk: Buffer) => {
+			output += chunk.toString();
+			if (output.includes('Control')) resolve();
+		});
+		child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
+	});
+	const leaseUrl = `http://127.0.0.1:${esiPort}`;
+	return {
+		keystoneUrl: `http://127.0.0.1:${keystonePort}/v3`,
+		leaseUrl,
+		async control(action, body = {}) {
+			const response = await fetch(`${leaseUrl}/_emulator/${action}`, {
+				method: action === 'state' ? 'GET' : 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: action === 'state' ? undefined : JSON.stringify(body),
+			});
+			if (!response.ok) throw new Error(`emulator ${action}: HTTP ${response.status}`);
+			return (await response.json()) as IDataObject;
+		},
+		stop: () => child.kill('SIGTERM'),
+	};
+}
+
+async function startTrigger(emulator: Emulator, parameters: IDataObject) {
+	const http = createN8nHttp({
+		esiLeapApi: {
+			type: new EsiLeapApi(),
+			// The emulator's default admin (see test/emulator/README.md).
+			data: {
+				authUrl: emulator.keystoneUrl,
+				authType: 'password',
+				username: 'admin',
+				password: 'admin-pass',
+				userDomainName: 'Default',
+				projectName: 'admin',
+				projectId: '',
+				projectDomainName: 'Default',
+				region: '',
+				interface: 'public',
+				endpointOverride: '',
+				caCertificate: '',
+				allowSelfSigned: false,
+				token: '',
+				leaseEndpoint: '',
+			},
+		},
+	});
+	let events = 0;
+	const bench = createBenchContext({
+		parameters: { mode: 'eventHistory', ...parameters },
+		credentials: {},
+		onExecution: (items) => {
+			events += items.length;
+		},
+		httpRequestWithAuthentication: async (name, request) =>
+			await http.httpRequestWithAuthentication(name, request, bench.context.getNode()),
+	});
+	const response = await new EsiLeapTrigger().trigger.call(bench.context);
+	return {
+		http,
+		polls: () => http.requests.filter((request) => request.url.includes('/v1/events')).length,
+		leaseLookups: () =>
+			http.requests.filter((request) => request.url.includes('/v1/leases')).length,
+		counters: bench.counters,
+		events: () => events,
+		stop: async () => {
+			await response.closeFunction?.();
+			await http.close();
+		},
+	};
+}
+
+async function idlePolls(emulator: Emulator) {
+	const trigger = await startTrigger(emulator, { pollIntervalSeconds: 0.05 });
+	// Skip the first polls (login, first position), then count over idle ones.
+	await until(() => trigger.polls() >= 3, 10_000, 'first polls');
+	const requestsBefore = trigger.http.requests.length;
+	const pollsBefore = trigger.polls();
+	await until(() => trigger.polls() >= pollsBefore + IDLE_POLLS, 20_000, 'idle polls');
+	const requests = trigger.http.requests.length - requestsBefore;
+	const polls = trigger.polls() - pollsBefore;
+	await trigger.stop();
+	return { polls, httpRequests: requests, requestsPerIdlePoll: requests / polls };
+}
+
+async function drainBacklog(emulator: Emulator) {
+	// Seeded rows alternate fulfill.start and fulfill.end; the trigger selects both.
+	await emulator.control('seed-events', { count: BACKLOG });
+	global.gc?.();
+	const heapBefore = process.memoryUsage().heapUsed;
+	const rss = new RssSampler(ownRss).start();
+	const before = ownRss();
+	const started = performance.now();
+	const trigger = await startTrigger(emulator, {
+		pollIntervalSeconds: 0.05,
+		startFrom: 'beginning',
+		events: ['fulfill.start', 'fulfill.end'],
+	});
+	await until(() => trigger.events() >= BACKLOG, 600_000, 'the backlog');
+	const seconds = (performance.now() - started) / 1000;
+	const after = ownRss();
+	const peak = rss.stop();
+	await trigger.stop();
+	global.gc?.();
+	const heapAfterGc = process.memoryUsage().heapUsed;
+	return {
+		events: trigger.events(),
+		seconds,
+		eventsPerSecond: trigger.events() / seconds,
+		rssBeforeMiB: before / 2 ** 20,
+		rssAfterMiB: after / 2 ** 20,
+		peakRssGrowthMiB: (peak - before) / 2 ** 20,
+		heapBeforeMiB: heapBefore / 2 ** 20,
+		heapAfterGcMiB: heapAfterGc / 2 ** 20,
+		failedExecutions: trigger.counters.failedExecutions,
+	};
+}
+
+async function withLeaseDetails(emulator: Emulator) {
+	// Real leases first (each lifecycle writes its own events), then a seeded batch on top.
+	for (let index = 0; index < 5; index++) await emulator.control('lifecycle', { ending: 'delete' });
+	const trigger = await startTrigger(emulator, {
+		pollIntervalSeconds: 0.05,
+		events: ['fulfill.end', 'fulfill.start'],
+		includeLeaseDetails: true,
+	});
+	await until(() => trigger.polls() >= 2, 10_000, 'the first poll');
+	const leaseLookupsBefore = trigger.leaseLookups();
+	const started = performance.now();
+	await emulator.control('seed-events', { count: DETAILS_EVENTS });
+	await until(() => trigger.events() >= DETAILS_EVENTS, 300_000, 'events with lease details');
+	const seconds = (performance.now() - started) / 1000;
+	const lookups = trigger.leaseLookups() - leaseLookupsBefore;
+	await trigger.stop();
+	return {
+		events: trigger.events(),
+		seconds,
+		eventsPerSecond: trigger.events() / seconds,
+		leaseLookups: lookups,
+	};
+}
+
+async function main() {
+	const emulator = await startEmulatorProcess();
+	try {
+		const idle = await idlePolls(emulator);
+		process.stderr.write(`[bench:history] idle: ${idle.requestsPerIdlePoll} requests/poll\n`);
+		const backlog = await drainBacklog(emulator);
+		process.stderr.write(
+			`[bench:history] backlog: ${backlog.seconds.toFixed(1)} s, +${backlog.peakRssGrowthMiB.toFixed(1)} MiB\n`,
+		);
+		const details = await withLeaseDetails(emulator);
+		process.stderr.write(
+			`[bench:history] lease details: ${details.eventsPerSecond.toFixed(0)}/s\n`,
+		);
+		report({ idle, backlog, details });
+	} finally {
+		emulator.stop();
+	}
+}
+
+main().then(
+	() => process.exit(0),
+	(error: Error) => {
+		process.stderr.write(`${error.stack ?? error.message}\n`);
+		process.exit(1);
+	},
+);

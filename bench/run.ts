@@ -1,0 +1,241 @@
+/**
+ * `npm run bench [-- part ...]`: runs each benchmark in its own Node process (so memory numbers
+ * are its own), one after the other, and writes bench/RESULTS.md with the machine, versions,
+ * numbers, targets and pass/fail. Parts: bus, soak, history, n8n (default: all).
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { machine } from './lib/env';
+
+const PARTS = {
+	bus: 'bus.ts',
+	soak: 'busSoak.ts',
+	history: 'history.ts',
+	n8n: 'n8n.ts',
+} as const;
+type Part = keyof typeof PARTS;
+
+interface Outcome {
+	seconds: number;
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each part reports its own shape
+	result?: any;
+	error?: string;
+}
+
+function runPart(part: Part): Promise<Outcome> {
+	const started = Date.now();
+	return new Promise((resolve) => {
+		const child = spawn(
+			process.execPath,
+			['--expose-gc', '--import', 'tsx', path.join(__dirname, PARTS[part])],
+			{ stdio: ['ignore', 'pipe', 'pipe'] },
+		);
+		let stdout = '';
+		let stderrTail = '';
+		child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+		child.stderr.on('data', (chunk: Buffer) => {
+			process.stderr.write(chunk);
+			stderrTail = (stderrTail + chunk.toString()).slice(-2000);
+		});
+		child.on('exit', (code) => {
+			const seconds = (Date.now() - started) / 1000;
+			const line = stdout
+				.split('\n')
+				.reverse()
+				.find((candidate) => candidate.startsWith('BENCH_RESULT '));
+			if (code === 0 && line) {
+				resolve({ seconds, result: JSON.parse(line.slice('BENCH_RESULT '.length)) });
+			} else {
+				resolve({
+					seconds,
+					error: `exit ${code}: ${stderrTail.trim().split('\n').slice(-5).join(' | ')}`,
+				});
+			}
+		});
+	});
+}
+
+const fmt = (value: number, digits = 0) =>
+	Number.isFinite(value)
+		? value.toLocaleString('en-US', {
+				maximumFractionDigits: digits,
+				minimumFractionDigits: digits,
+			})
+		: 'n/a';
+const verdict = (pass: boolean) => (pass ? '**pass**' : '**MISS**');
+
+function busSection(outcome: Outcome): string[] {
+	if (!outcome.result) return [`Failed: ${outcome.error}`];
+	const { throughput, latency } = outcome.result;
+	const [ours, ...generic] = throughput;
+	const safeVm = generic.find((entry: { name: string }) => /limit 10.*vm/.test(entry.name));
+	const safePlain = generic.find((entry: { name: string }) => /limit 10.*plain/.test(entry.name));
+	const lines = [
+		`${ours.messages.toLocaleString('en-US')} captured-shape notifications pre-filled in one queue per variant; each trigger drains its queue; executions complete at once.`,
+		'',
+		'| variant | events/s | seconds | ours ÷ this |',
+		'| --- | ---: | ---: | ---: |',
+		...throughput.map(
+			(entry: { name: string; eventsPerSecond: number; seconds: number }) =>
+				`| ${entry.name} | ${fmt(entry.eventsPerSecond)} | ${fmt(entry.seconds, 1)} | ${fmt(ours.eventsPerSecond / entry.eventsPerSecond, 2)}× |`,
+		),
+		'',
+		'| latency publish → emit | rate | p50 ms | p99 ms | max ms |',
+		'| --- | ---: | ---: | ---: | ---: |',
+		...latency.map(
+			(entry: { name: string; rate: number; p50Ms: number; p99Ms: number; maxMs: number }) =>
+				`| ${entry.name} | ${entry.rate}/s | ${fmt(entry.p50Ms, 2)} | ${fmt(entry.p99Ms, 2)} | ${fmt(entry.maxMs, 1)} |`,
+		),
+		'',
+		'| target | measured | |',
+		'| --- | --- | --- |',
+		`| ≥ 10 000 events/s | ${fmt(ours.eventsPerSecond)} | ${verdict(ours.eventsPerSecond >= 10_000)} |`,
+		`| p99 < 5 ms at 200 events/s | ${fmt(latency[0].p99Ms, 2)} ms | ${verdict(latency[0].p99Ms < 5)} |`,
+		`| ≥ 3× the generic trigger (ack after success, limit 10; Code in a vm sandbox) | ${fmt(ours.eventsPerSecond / safeVm.eventsPerSecond, 2)}× | ${verdict(ours.eventsPerSecond / safeVm.eventsPerSecond >= 3)} |`,
+		`| same, Code step as a bare function (no sandbox: a lower bound of the Code node's cost) | ${fmt(ours.eventsPerSecond / safePlain.eventsPerSecond, 2)}× | ${verdict(ours.eventsPerSecond / safePlain.eventsPerSecond >= 3)} |`,
+	];
+	return lines;
+}
+
+function soakSection(outcome: Outcome): string[] {
+	if (!outcome.result) return [`Failed: ${outcome.error}`];
+	const soak = outcome.result;
+	return [
+		`${soak.messages.toLocaleString('en-US')} messages in ${fmt(soak.seconds)} s (${fmt(soak.eventsPerSecond)} events/s with the publisher in the same process). RSS after a ${soak.warmupMessages.toLocaleString('en-US')}-message warm-up ${fmt(soak.rssAfterWarmupMiB, 1)} MiB, at the end ${fmt(soak.rssEndMiB, 1)} MiB; heap growth after GC ${fmt(soak.heapGrowthMiB, 1)} MiB; failed executions ${soak.failedExecutions}, errors ${soak.errors}.`,
+		'',
+		'| target | measured | |',
+		'| --- | --- | --- |',
+		`| < 64 MiB RSS growth over ${soak.messages.toLocaleString('en-US')} messages | ${fmt(soak.rssGrowthMiB, 1)} MiB (peak ${fmt(soak.peakRssGrowthMiB, 1)} MiB above the warm value) | ${verdict(soak.peakRssGrowthMiB < 64)} |`,
+	];
+}
+
+function historySection(outcome: Outcome): string[] {
+	if (!outcome.result) return [`Failed: ${outcome.error}`];
+	const { idle, backlog, details } = outcome.result;
+	return [
+		`Emulator in its own process; the trigger through the real ESI Leap API credential (Keystone login, token reuse).`,
+		'',
+		'| measure | value |',
+		'| --- | --- |',
+		`| HTTP requests per idle poll (over ${idle.polls} polls) | ${fmt(idle.requestsPerIdlePoll, 2)} |`,
+		`| drain ${backlog.events.toLocaleString('en-US')}-event backlog (one execution per event) | ${fmt(backlog.seconds, 1)} s, ${fmt(backlog.eventsPerSecond)} events/s |`,
+		`| RSS during the drain | ${fmt(backlog.rssBeforeMiB, 1)} MiB before, peak +${fmt(backlog.peakRssGrowthMiB, 1)} MiB, ${fmt(backlog.rssAfterMiB, 1)} MiB after |`,
+		`| heap after GC, before → after the drain | ${fmt(backlog.heapBeforeMiB, 1)} → ${fmt(backlog.heapAfterGcMiB, 1)} MiB |`,
+		`| events/s with lease details (${details.events} events, ${details.leaseLookups} lease lookups) | ${fmt(details.eventsPerSecond)} |`,
+		'',
+		'| target | measured | |',
+		'| --- | --- | --- |',
+		`| 1 HTTP request per idle poll | ${fmt(idle.requestsPerIdlePoll, 2)} | ${verdict(idle.requestsPerIdlePoll <= 1)} |`,
+		`| < 64 MiB RSS growth draining ${backlog.events.toLocaleString('en-US')} events | peak +${fmt(backlog.peakRssGrowthMiB, 1)} MiB (retained heap ${fmt(backlog.heapAfterGcMiB - backlog.heapBeforeMiB, 1)} MiB) | ${verdict(backlog.peakRssGrowthMiB < 64)} |`,
+	];
+}
+
+function n8nSection(outcome: Outcome): string[] {
+	if (!outcome.result) return [`Failed: ${outcome.error}`];
+	const { scenarios, rssCapGiB } = outcome.result;
+	const lines = [
+		`Real n8n (fresh instance per scenario, sqlite, executions saved), backlog of ${outcome.result.messages} captured notifications published before activation. Lost = acked by the trigger but never run (messages ours filters out by design are not counted). A scenario stops when n8n's RSS passes ${rssCapGiB} GiB.`,
+		'',
+		'| scenario | executions | finished | executions/s | errors | acked | lost | peak RSS MiB | stopped at RSS cap |',
+		'| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+		...scenarios.map(
+			(entry: {
+				name: string;
+				executions: number;
+				finished: number;
+				executionsPerSecond: number;
+				errors: number;
+				acked: number;
+				lost: number;
+				peakRssMiB: number;
+				cappedAtRss: boolean;
+			}) =>
+				`| ${entry.name} | ${entry.executions} | ${entry.finished} | ${fmt(entry.executionsPerSecond, 1)} | ${entry.errors} | ${entry.acked} | ${entry.lost} | ${fmt(entry.peakRssMiB)} | ${entry.cappedAtRss ? 'yes' : 'no'} |`,
+		),
+	];
+	const ours = scenarios.find(
+		(entry: { name: string }) => entry.name === 'ESI Leap Trigger (defaults) → IF',
+	);
+	const safe = scenarios.find(
+		(entry: { name: string }) =>
+			entry.name === 'RabbitMQ Trigger (ack after success, limit 10) → Code → IF',
+	);
+	const ours90 = scenarios.find((entry: { name: string }) => /^ESI.*90 %/.test(entry.name));
+	if (ours && safe) {
+		const ratio = ours.executionsPerSecond / safe.executionsPerSecond;
+		lines.push(
+			'',
+			'| target | measured | |',
+			'| --- | --- | --- |',
+			`| ≥ 3× the safe built-in rate | ${fmt(ratio, 2)}× | ${verdict(ratio >= 3)} |`,
+			`| 0 lost | ${ours.lost} | ${verdict(ours.lost === 0)} |`,
+			`| < 1 GB peak RSS | ${fmt(ours.peakRssMiB)} MiB | ${verdict(ours.peakRssMiB < 1000)} |`,
+		);
+		if (ours90) {
+			lines.push(
+				`| 90 % not matching: no execution for them | ${ours90.executions} executions for ${ours90.matching} matching of ${ours90.messages} | ${verdict(ours90.executions === ours90.matching)} |`,
+			);
+		}
+	}
+	return lines;
+}
+
+async function main() {
+	const requested = process.argv.slice(2) as Part[];
+	const parts = requested.length ? requested : (Object.keys(PARTS) as Part[]);
+	const unknown = parts.filter((part) => !(part in PARTS));
+	if (unknown.length)
+		throw new Error(`unknown part(s) ${unknown.join(', ')}; use ${Object.keys(PARTS).join(', ')}`);
+	const info = machine();
+	const date = new Date().toISOString();
+	const outcomes: Partial<Record<Part, Outcome>> = {};
+	for (const part of parts) {
+		process.stderr.write(`[bench] ${part}…\n`);
+		outcomes[part] = await runPart(part);
+		process.stderr.write(
+			`[bench] ${part}: ${fmt(outcomes[part]!.seconds)} s${outcomes[part]!.error ? ` FAILED ${outcomes[part]!.error}` : ''}\n`,
+		);
+	}
+	const section = (part: Part, title: string, render: (outcome: Outcome) => string[]) =>
+		outcomes[part]
+			? [
+					`## ${title}`,
+					'',
+					`(${fmt(outcomes[part]!.seconds)} s)`,
+					'',
+					...render(outcomes[part]!),
+					'',
+				]
+			: [];
+	const lines = [
+		'# Benchmark results',
+		'',
+		`Written by \`npm run bench${requested.length ? ` -- ${requested.join(' ')}` : ''}\` on ${date}. Numbers from one run on a shared machine: other work was running (see the load average).`,
+		'',
+		'| machine | |',
+		'| --- | --- |',
+		...Object.entries(info).map(([key, value]) => `| ${key} | ${value} |`),
+		`| load average at end | ${(await import('node:os'))
+			.loadavg()
+			.map((value) => value.toFixed(2))
+			.join(' ')} |`,
+		'',
+		...section(
+			'bus',
+			'Bus mode: throughput and latency (real RabbitMQ, lean n8n context)',
+			busSection,
+		),
+		...section('soak', 'Bus mode: memory over a long stream', soakSection),
+		...section('history', 'Event History mode (emulator)', historySection),
+		...section('n8n', 'Real n8n 2.41.1, side by side', n8nSection),
+	];
+	writeFileSync(path.join(__dirname, 'RESULTS.md'), lines.join('\n'));
+	process.stderr.write(`[bench] wrote bench/RESULTS.md\n`);
+}
+
+main().catch((error: Error) => {
+	process.stderr.write(`${error.stack ?? error.message}\n`);
+	process.exit(1);
+});
