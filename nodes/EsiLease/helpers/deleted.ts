@@ -1,17 +1,24 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import type { LocatedValue } from '../../shared/locators';
+import { readLocator } from '../../shared/locators';
 
 /**
- * ESI answers a DELETE with `null`; the item says what was deleted instead. A lease or offer
- * given by name is deleted by that name (ESI resolves it among the deletable ones), so its
- * UUID is only known when it was given.
+ * Deletes the lease or offer the locator names. ESI answers a DELETE with `null`; the item says
+ * what was deleted instead. One given by name is deleted by that name (ESI resolves it among the
+ * deletable ones), so its UUID is only known when it was given.
  */
-export function deletedItem(resource: string, located: LocatedValue): IDataObject {
-	const byName = located.mode === 'name';
+export async function deleteLocated(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	parameterName: string,
+	kind: 'lease' | 'offer',
+	remove: (uuidOrName: string) => Promise<unknown>,
+): Promise<IDataObject> {
+	const located = readLocator(context, parameterName, itemIndex, kind);
+	await remove(located.value);
 	return {
 		deleted: true,
-		resource,
-		...(byName ? { name: located.value } : { uuid: located.value }),
+		resource: kind,
+		...(located.mode === 'name' ? { name: located.value } : { uuid: located.value }),
 	};
 }

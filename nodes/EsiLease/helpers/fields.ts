@@ -1,7 +1,7 @@
 /** Parameter definitions several operations share. */
 import type { IDataObject, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-export const RESOURCE_TYPE_OPTIONS: INodePropertyOptions[] = [
+const RESOURCE_TYPE_OPTIONS: INodePropertyOptions[] = [
 	{ name: 'Ironic Node', value: 'ironic_node' },
 	{ name: 'Dummy Node', value: 'dummy_node', description: 'A JSON-file node for testing ESI Leap' },
 	{ name: 'Test Node', value: 'test_node', description: 'ESI Leap’s built-in fake node' },
@@ -71,26 +71,41 @@ export const projectField = (
 	description: `${description}: a project ID or name`,
 });
 
-/** Return All + Limit for a Get Many operation (ESI does not page: the limit applies after fetching). */
-export function returnAllFields(): INodeProperties[] {
-	return [
-		{
-			displayName: 'Return All',
-			name: 'returnAll',
-			type: 'boolean',
-			default: false,
-			description: 'Whether to return all results or only up to a given limit',
-		},
-		{
-			displayName: 'Limit',
-			name: 'limit',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 50,
-			description: 'Max number of results to return',
-			displayOptions: { show: { returnAll: [false] } },
-		},
-	];
+/** The "Additional Fields" collection of create and claim operations. */
+export function additionalFieldsCollection(options: INodeProperties[]): INodeProperties {
+	return {
+		displayName: 'Additional Fields',
+		name: 'additionalFields',
+		type: 'collection',
+		placeholder: 'Add Field',
+		default: {},
+		options,
+	};
+}
+
+/** Get Many filters that narrow `records` to nodes of one class, kind or identity. */
+export function resourceClassFilter(records: string): INodeProperties {
+	return {
+		displayName: 'Resource Class',
+		name: 'resourceClass',
+		type: 'string',
+		default: '',
+		description: `Only ${records} of nodes of this resource class`,
+	};
+}
+
+export function resourceTypeFilter(records: string): INodeProperties {
+	return resourceTypeField({ description: `Only ${records} of this kind of node` });
+}
+
+export function resourceUuidFilter(records: string): INodeProperties {
+	return {
+		displayName: 'Resource UUID',
+		name: 'resourceUuid',
+		type: 'string',
+		default: '',
+		description: `Only ${records} of this node (UUID, or Ironic name). Without Resource Type, ESI Leap assumes its default type.`,
+	};
 }
 
 /** ESI records leave as they came (snake_case); only the static type changes. */

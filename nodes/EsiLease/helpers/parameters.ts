@@ -7,13 +7,33 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { invalidParameter as invalid } from '../../shared/locators';
 import { toInstant } from './zonedTime';
 
+/** ESI's name and purpose columns are String(35) and String(255). */
+const NAME_MAX_LENGTH = 35;
+const PURPOSE_MAX_LENGTH = 255;
+
 /** A date-time parameter as an instant; naive picker values are in the workflow's time zone. */
 export function readTime(value: unknown, context: IExecuteFunctions, field: string) {
 	return toInstant(value, context.getTimezone(), field);
 }
 
+/**
+ * A start/end pair of date-time parameters from `source` (a collection's values), read in the
+ * workflow's time zone and checked to be in order.
+ */
+export function readTimeWindow(
+	context: IExecuteFunctions,
+	source: IDataObject,
+	startField: string,
+	endField: string,
+): { start: Date | undefined; end: Date | undefined } {
+	const start = readTime(source[startField], context, startField);
+	const end = readTime(source[endField], context, endField);
+	requireOrdered(start, end, startField, endField);
+	return { start, end };
+}
+
 /** ESI answers an inverted window with a 500; say which field is wrong instead. */
-export function requireOrdered(
+function requireOrdered(
 	start: Date | undefined,
 	end: Date | undefined,
 	startField: string,
@@ -28,7 +48,7 @@ export function requireOrdered(
 }
 
 /** A JSON parameter: n8n hands over the typed text, or an object when it came from an expression. */
-export function readJsonObject(value: unknown, field: string): IDataObject | undefined {
+function readJsonObject(value: unknown, field: string): IDataObject | undefined {
 	if (value === undefined || value === null || value === '') return undefined;
 	let parsed: unknown = value;
 	if (typeof value === 'string') {
@@ -62,10 +82,25 @@ export function requireText(value: unknown, field: string, maxLength?: number): 
 	return text;
 }
 
-/** Get Many: ESI never paginates, so the limit is applied to the full answer. */
-export function limitResults<T>(context: IExecuteFunctions, itemIndex: number, records: T[]): T[] {
-	if (context.getNodeParameter('returnAll', itemIndex, false) as boolean) return records;
-	const limit = context.getNodeParameter('limit', itemIndex, 50) as number;
-	if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', 'must be a whole number ≥ 1');
-	return records.slice(0, limit);
+/**
+ * The optional fields create and claim share, from "Additional Fields" (a new lease or offer).
+ * `fields` is returned for what only one operation reads.
+ */
+export function readNewRecordFields(context: IExecuteFunctions, itemIndex: number) {
+	const fields = context.getNodeParameter('additionalFields', itemIndex, {}) as IDataObject;
+	const window = readTimeWindow(context, fields, 'startTime', 'endTime');
+	return {
+		fields,
+		common: {
+			startTime: window.start,
+			endTime: window.end,
+			name: readText(fields.name, 'name', NAME_MAX_LENGTH),
+			properties: readJsonObject(fields.properties, 'properties'),
+		},
+	};
+}
+
+/** A lease's purpose; ESI's column is String(255). */
+export function readPurpose(fields: IDataObject): string | undefined {
+	return readText(fields.purpose, 'purpose', PURPOSE_MAX_LENGTH);
 }

@@ -2,7 +2,7 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import { locatorProperty, readLocator } from '../../../shared/locators';
 import { scoped } from '../../../shared/scoped';
-import { asJson } from '../../helpers/fields';
+import { additionalFieldsCollection, asJson } from '../../helpers/fields';
 import type { EsiLeaseOperation } from '../../node.type';
 
 export const description: INodeProperties[] = scoped('consoleToken', 'create', [
@@ -10,23 +10,16 @@ export const description: INodeProperties[] = scoped('consoleToken', 'create', [
 		name: 'nodeId',
 		description: 'The Ironic node whose serial console to open',
 	}),
-	{
-		displayName: 'Additional Fields',
-		name: 'additionalFields',
-		type: 'collection',
-		placeholder: 'Add Field',
-		default: {},
-		options: [
-			{
-				displayName: 'Token TTL (Seconds)',
-				name: 'tokenTtlSeconds',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 600,
-				description: 'How long the token is valid',
-			},
-		],
-	},
+	additionalFieldsCollection([
+		{
+			displayName: 'Token TTL (Seconds)',
+			name: 'tokenTtlSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 600,
+			description: 'How long the token is valid',
+		},
+	]),
 ]);
 
 export const operation: EsiLeaseOperation = {

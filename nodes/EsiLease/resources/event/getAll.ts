@@ -1,16 +1,14 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { INodeProperties } from 'n8n-workflow';
 
-import { scoped } from '../../../shared/scoped';
+import { invalidParameter } from '../../../shared/locators';
 import {
-	asJson,
 	projectField,
-	RESOURCE_TYPE_OPTIONS,
-	returnAllFields,
+	resourceTypeFilter,
+	resourceUuidFilter,
 	timeField,
 } from '../../helpers/fields';
-import { invalidParameter } from '../../../shared/locators';
-import { limitResults, readText, readTime } from '../../helpers/parameters';
-import type { EsiLeaseOperation } from '../../node.type';
+import { getManyDescription, getManyOperation } from '../../helpers/getMany';
+import { readText, readTime } from '../../helpers/parameters';
 
 const EVENT_TYPES = [
 	'fulfill.start',
@@ -21,68 +19,43 @@ const EVENT_TYPES = [
 	'delete.error',
 ];
 
-export const description: INodeProperties[] = scoped('event', 'getAll', [
-	...returnAllFields(),
+export const description: INodeProperties[] = getManyDescription('event', [
 	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add Filter',
-		default: {},
-		options: [
-			{
-				displayName: 'Event Type',
-				name: 'eventType',
-				type: 'options',
-				options: EVENT_TYPES.map((short) => ({
-					name: `Lease ${short.replace('.', ' ').replace(/\b\w/g, (c) => c.toUpperCase())}`,
-					value: `esi_leap.lease.${short}`,
-				})),
-				default: 'esi_leap.lease.fulfill.end',
-				description: 'Only events of this type',
-			},
-			{
-				displayName: 'After Event ID',
-				name: 'lastEventId',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 0,
-				description: 'Only events with a larger ID (0: no limit)',
-			},
-			timeField(
-				'lastEventTime',
-				'After Time',
-				'Only events after this time (ESI Leap compares with its local time, normally UTC)',
-			),
-			projectField(
-				'lesseeOrOwnerId',
-				'Project',
-				'Only events of leases this project holds or owns (admins only; others always see just their project)',
-			),
-			{
-				displayName: 'Resource Type',
-				name: 'resourceType',
-				type: 'options',
-				options: RESOURCE_TYPE_OPTIONS,
-				default: 'ironic_node',
-				description: 'Only events of this kind of node',
-			},
-			{
-				displayName: 'Resource UUID',
-				name: 'resourceUuid',
-				type: 'string',
-				default: '',
-				description:
-					'Only events of this node (UUID, or Ironic name). Without Resource Type, ESI Leap assumes its default type.',
-			},
-		],
+		displayName: 'Event Type',
+		name: 'eventType',
+		type: 'options',
+		options: EVENT_TYPES.map((short) => ({
+			name: `Lease ${short.replace('.', ' ').replace(/\b\w/g, (c) => c.toUpperCase())}`,
+			value: `esi_leap.lease.${short}`,
+		})),
+		default: 'esi_leap.lease.fulfill.end',
+		description: 'Only events of this type',
 	},
+	{
+		displayName: 'After Event ID',
+		name: 'lastEventId',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 0,
+		description: 'Only events with a larger ID (0: no limit)',
+	},
+	timeField(
+		'lastEventTime',
+		'After Time',
+		'Only events after this time (ESI Leap compares with its local time, normally UTC)',
+	),
+	projectField(
+		'lesseeOrOwnerId',
+		'Project',
+		'Only events of leases this project holds or owns (admins only; others always see just their project)',
+	),
+	resourceTypeFilter('events'),
+	resourceUuidFilter('events'),
 ]);
 
-export const operation: EsiLeaseOperation = {
-	requiredRole: 'a token of a project ESI Leap knows',
-	async execute(client, itemIndex) {
-		const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+export const operation = getManyOperation(
+	'a token of a project ESI Leap knows',
+	async function (client, filters) {
 		const lastEventId = filters.lastEventId;
 		if (
 			lastEventId !== undefined &&
@@ -93,7 +66,8 @@ export const operation: EsiLeaseOperation = {
 				`must be a whole number ≥ 0, got ${String(lastEventId)}`,
 			);
 		}
-		const events = await client.listEvents({
+		// Sorted by id, so a limit keeps the oldest events after the cursor.
+		return await client.listEvents({
 			lastEventId: lastEventId as number | undefined,
 			lastEventTime: readTime(filters.lastEventTime, this, 'lastEventTime'),
 			lesseeOrOwnerId: readText(filters.lesseeOrOwnerId, 'lesseeOrOwnerId'),
@@ -101,7 +75,5 @@ export const operation: EsiLeaseOperation = {
 			resourceType: readText(filters.resourceType, 'resourceType'),
 			resourceUuid: readText(filters.resourceUuid, 'resourceUuid'),
 		});
-		// Sorted by id, so a limit keeps the oldest events after the cursor.
-		return limitResults(this, itemIndex, events).map(asJson);
 	},
-};
+);

@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { locatorProperty, readLocator } from '../../../shared/locators';
+import { locatorProperty } from '../../../shared/locators';
 import { scoped } from '../../../shared/scoped';
-import { deletedItem } from '../../helpers/deleted';
+import { deleteLocated } from '../../helpers/deleted';
 import type { EsiLeaseOperation } from '../../node.type';
 
 export const description: INodeProperties[] = scoped('lease', 'delete', [
@@ -17,8 +17,6 @@ export const operation: EsiLeaseOperation = {
 	// ESI checks esi_leap:lease:get here, not lease:delete (spec §3.2); both default the same.
 	requiredRole: "the admin role, or to be the lease's owner or lessee project (esi_leap:lease:get)",
 	async execute(client, itemIndex) {
-		const located = readLocator(this, 'leaseId', itemIndex, 'lease');
-		await client.deleteLease(located.value);
-		return deletedItem('lease', located);
+		return await deleteLocated(this, itemIndex, 'leaseId', 'lease', (id) => client.deleteLease(id));
 	},
 };

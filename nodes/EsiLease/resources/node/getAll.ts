@@ -1,42 +1,28 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { INodeProperties } from 'n8n-workflow';
 
-import { scoped } from '../../../shared/scoped';
-import { asJson, projectField, returnAllFields } from '../../helpers/fields';
-import { limitResults, readText } from '../../helpers/parameters';
-import type { EsiLeaseOperation } from '../../node.type';
+import { projectField } from '../../helpers/fields';
+import { getManyDescription, getManyOperation } from '../../helpers/getMany';
+import { readText } from '../../helpers/parameters';
 
-export const description: INodeProperties[] = scoped('node', 'getAll', [
-	...returnAllFields(),
+export const description: INodeProperties[] = getManyDescription('node', [
+	projectField('lessee', 'Lessee Project', 'Only nodes leased to this project'),
+	projectField('owner', 'Owner Project', 'Only nodes owned by this project'),
 	{
-		displayName: 'Filters',
-		name: 'filters',
-		type: 'collection',
-		placeholder: 'Add Filter',
-		default: {},
-		options: [
-			projectField('lessee', 'Lessee Project', 'Only nodes leased to this project'),
-			projectField('owner', 'Owner Project', 'Only nodes owned by this project'),
-			{
-				displayName: 'Resource Class',
-				name: 'resourceClass',
-				type: 'string',
-				default: '',
-				description: 'Only nodes of this resource class',
-			},
-		],
+		displayName: 'Resource Class',
+		name: 'resourceClass',
+		type: 'string',
+		default: '',
+		description: 'Only nodes of this resource class',
 	},
 ]);
 
-export const operation: EsiLeaseOperation = {
+export const operation = getManyOperation(
 	// ESI Leap checks no policy here; Ironic decides with the caller's token.
-	requiredRole: "Ironic's permission to list the nodes (ESI Leap passes the project's token on)",
-	async execute(client, itemIndex) {
-		const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-		const nodes = await client.listNodes({
+	"Ironic's permission to list the nodes (ESI Leap passes the project's token on)",
+	async (client, filters) =>
+		await client.listNodes({
 			resourceClass: readText(filters.resourceClass, 'resourceClass'),
 			owner: readText(filters.owner, 'owner'),
 			lessee: readText(filters.lessee, 'lessee'),
-		});
-		return limitResults(this, itemIndex, nodes).map(asJson);
-	},
-};
+		}),
+);

@@ -1,9 +1,16 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import type { INodeProperties } from 'n8n-workflow';
 
 import { locatorProperty, readLocator } from '../../../shared/locators';
 import { scoped } from '../../../shared/scoped';
-import { asJson, nameField, propertiesField, purposeField, timeField } from '../../helpers/fields';
-import { readJsonObject, readText, readTime, requireOrdered } from '../../helpers/parameters';
+import {
+	additionalFieldsCollection,
+	asJson,
+	nameField,
+	propertiesField,
+	purposeField,
+	timeField,
+} from '../../helpers/fields';
+import { readNewRecordFields, readPurpose } from '../../helpers/parameters';
 import type { EsiLeaseOperation } from '../../node.type';
 
 export const description: INodeProperties[] = scoped('offer', 'claim', [
@@ -12,41 +19,25 @@ export const description: INodeProperties[] = scoped('offer', 'claim', [
 		description:
 			'The available offer to claim. A name is looked up among available offers and must be unique.',
 	}),
-	{
-		displayName: 'Additional Fields',
-		name: 'additionalFields',
-		type: 'collection',
-		placeholder: 'Add Field',
-		default: {},
-		options: [
-			timeField(
-				'endTime',
-				'End Time',
-				'When the lease ends (default: 7 days after the start, or earlier if the offer or the next lease says so; at most 21 days unless admin)',
-			),
-			nameField('Name of the new lease'),
-			propertiesField('Free-form properties stored with the new lease'),
-			purposeField,
-			timeField('startTime', 'Start Time', 'When the lease starts (default: now)'),
-		],
-	},
+	additionalFieldsCollection([
+		timeField(
+			'endTime',
+			'End Time',
+			'When the lease ends (default: 7 days after the start, or earlier if the offer or the next lease says so; at most 21 days unless admin)',
+		),
+		nameField('Name of the new lease'),
+		propertiesField('Free-form properties stored with the new lease'),
+		purposeField,
+		timeField('startTime', 'Start Time', 'When the lease starts (default: now)'),
+	]),
 ]);
 
 export const operation: EsiLeaseOperation = {
 	requiredRole:
 		'the admin, owner or lessee role (esi_leap:offer:claim), and for an offer reserved to a lessee project, that project or admin; leases longer than 21 days need admin',
 	async execute(client, itemIndex) {
-		const fields = this.getNodeParameter('additionalFields', itemIndex, {}) as IDataObject;
-		const startTime = readTime(fields.startTime, this, 'startTime');
-		const endTime = readTime(fields.endTime, this, 'endTime');
-		requireOrdered(startTime, endTime, 'startTime', 'endTime');
-		const input = {
-			name: readText(fields.name, 'name', 35),
-			startTime,
-			endTime,
-			properties: readJsonObject(fields.properties, 'properties'),
-			purpose: readText(fields.purpose, 'purpose', 255),
-		};
+		const { fields, common } = readNewRecordFields(this, itemIndex);
+		const input = { ...common, purpose: readPurpose(fields) };
 		const located = readLocator(this, 'offerId', itemIndex, 'offer');
 		// ESI copies the claim path into the lease, so it must be the UUID (spec §2.4).
 		const offerUuid =

@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { locatorProperty, readLocator } from '../../../shared/locators';
+import { locatorProperty } from '../../../shared/locators';
 import { scoped } from '../../../shared/scoped';
-import { deletedItem } from '../../helpers/deleted';
+import { deleteLocated } from '../../helpers/deleted';
 import type { EsiLeaseOperation } from '../../node.type';
 
 export const description: INodeProperties[] = scoped('offer', 'delete', [
@@ -17,8 +17,6 @@ export const operation: EsiLeaseOperation = {
 	requiredRole:
 		'the admin role, or to be the project that created the offer (esi_leap:offer:delete)',
 	async execute(client, itemIndex) {
-		const located = readLocator(this, 'offerId', itemIndex, 'offer');
-		await client.deleteOffer(located.value);
-		return deletedItem('offer', located);
+		return await deleteLocated(this, itemIndex, 'offerId', 'offer', (id) => client.deleteOffer(id));
 	},
 };
