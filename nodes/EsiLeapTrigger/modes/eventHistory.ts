@@ -15,12 +15,13 @@ import {
 	PollScheduler,
 	serverFilters,
 	type CursorStore,
-	type HistoryLogger,
 	type StartPosition,
 } from '../../core/history/poller';
 import { toNodeError } from '../../shared/errors';
 import { esiLeapApiTransport } from '../../shared/transport';
+import { canSaveFailedExecution, deduplicationScope, triggerLogger } from '../context';
 import { readSharedParameters, type SharedParameters } from '../description';
+import { optionalText, readNumber } from '../parameters';
 import {
 	DEFAULT_GRACE_SECONDS,
 	DEFAULT_MAX_EVENTS_PER_POLL,
@@ -52,36 +53,11 @@ interface HistoryParameters {
 	maxEventsPerPoll: number;
 }
 
-function requireNumber(
-	context: ITriggerFunctions,
-	name: string,
-	field: string,
-	fallback: number,
-	{ min, integer }: { min: number; integer: boolean },
-): number {
-	const value = Number(context.getNodeParameter(name, fallback));
-	if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-		throw new NodeOperationError(
-			context.getNode(),
-			`${field} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}`,
-		);
-	}
-	return value;
-}
-
-function optionalText(context: ITriggerFunctions, name: string): string | undefined {
-	const value = String(context.getNodeParameter(name, '') ?? '').trim();
-	return value === '' ? undefined : value;
-}
-
 function readStart(context: ITriggerFunctions): StartPosition {
 	const startFrom = context.getNodeParameter('startFrom', 'now') as string;
 	if (startFrom === 'beginning') return { kind: 'beginning' };
 	if (startFrom === 'afterEventId') {
-		const eventId = requireNumber(context, 'startEventId', 'Event ID', 0, {
-			min: 0,
-			integer: true,
-		});
+		const eventId = readNumber(context, 'startEventId', 'Event ID', 0, { min: 0, integer: true });
 		return { kind: 'afterEventId', eventId };
 	}
 	if (startFrom === 'now') return { kind: 'now' };
@@ -95,7 +71,7 @@ function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
 	}
 	return {
 		intervalMs:
-			requireNumber(
+			readNumber(
 				context,
 				'pollIntervalSeconds',
 				'Poll Interval (Seconds)',
@@ -108,30 +84,20 @@ function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
 		resourceType: optionalText(context, 'options.resourceType'),
 		resourceUuid: optionalText(context, 'options.resourceUuid'),
 		graceMs:
-			requireNumber(
+			readNumber(
 				context,
 				'options.graceSeconds',
 				'Late Event Grace (Seconds)',
 				DEFAULT_GRACE_SECONDS,
 				{ min: 0, integer: false },
 			) * 1000,
-		maxEventsPerPoll: requireNumber(
+		maxEventsPerPoll: readNumber(
 			context,
 			'options.maxEventsPerPoll',
 			'Max Events per Poll',
 			DEFAULT_MAX_EVENTS_PER_POLL,
 			{ min: 1, integer: true },
 		),
-	};
-}
-
-function historyLogger(context: ITriggerFunctions): HistoryLogger {
-	const prefix = `ESI Leap Trigger "${context.getNode().name}": `;
-	return {
-		debug: (message, meta) => context.logger.debug(prefix + message, meta),
-		info: (message, meta) => context.logger.info(prefix + message, meta),
-		warn: (message, meta) => context.logger.warn(prefix + message, meta),
-		error: (message, meta) => context.logger.error(prefix + message, meta),
 	};
 }
 
@@ -158,7 +124,7 @@ const READ_ONLY_STORE: CursorStore = {
  * n8n batch by batch instead of starting thousands of executions at once.
  */
 function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll') {
-	const keyPrefix = `${String(context.getWorkflow().id ?? '')}:${context.getNode().id}:`;
+	const keyPrefix = deduplicationScope(context);
 	const item = (event: EsiLeapEvent): INodeExecutionData => ({
 		json: event as unknown as IDataObject,
 	});
@@ -221,7 +187,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	const shared = readSharedParameters(this);
 	const history = readHistoryParameters(this);
 	const manual = this.getMode() === 'manual';
-	const logger = historyLogger(this);
+	const logger = triggerLogger(this);
 	const scheduler: { current?: PollScheduler } = {};
 	const delivery = makeDeliver(this, history.executionPer);
 
@@ -271,8 +237,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 			const nodeError = toNodeError(this.getNode(), error);
 			const summary = `${consecutiveFailures} event history polls in a row failed; the trigger keeps polling`;
 			logger.error(summary, { error: nodeError.message });
-			// n8n >= 2.20 records a failed execution without deactivating the workflow.
-			if (typeof (this as Partial<ITriggerFunctions>).saveFailedExecution === 'function') {
+			if (canSaveFailedExecution(this)) {
 				nodeError.description = `${summary}. ${nodeError.description ?? ''}`.trim();
 				this.saveFailedExecution(nodeError);
 			}

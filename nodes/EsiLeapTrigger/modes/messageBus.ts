@@ -10,12 +10,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { AckMode, ExecutionOutcome, OnAckTimeout } from '../../core/bus/ackPolicy';
 import { connectAmqp, describeBroker } from '../../core/bus/amqp';
 import { BusConsumer, safeErrorText } from '../../core/bus/consumer';
-import type {
-	BusLogger,
-	DeliveryInfo,
-	MalformedReport,
-	OutageReport,
-} from '../../core/bus/consumer';
+import type { DeliveryInfo, MalformedReport, OutageReport } from '../../core/bus/consumer';
 import {
 	DEFAULT_EXCHANGE,
 	DEFAULT_TOPIC,
@@ -26,7 +21,9 @@ import {
 import type { QueueChoice } from '../../core/bus/topology';
 import type { EsiLeapEvent } from '../../core/events/types';
 import { brokerSettingsFromCredentials } from '../brokerSettings';
+import { canSaveFailedExecution, deduplicationScope, triggerLogger } from '../context';
 import { readSharedParameters } from '../description';
+import { option, requireNumber, requireText } from '../parameters';
 
 /** Message Bus mode: consume ESI Leap's oslo notifications from RabbitMQ (see core/bus/consumer.ts). */
 
@@ -43,31 +40,6 @@ interface BusParameters {
 	onAckTimeout: OnAckTimeout;
 	closeTimeoutMs: number;
 	outageNoticeMs: number;
-}
-
-function option<T>(context: ITriggerFunctions, name: string, fallback: T): T {
-	return context.getNodeParameter(`options.${name}`, fallback) as T;
-}
-
-function requireText(context: ITriggerFunctions, value: string, field: string): string {
-	const trimmed = value.trim();
-	if (trimmed === '') throw new NodeOperationError(context.getNode(), `${field} must not be empty`);
-	return trimmed;
-}
-
-function requireNumber(
-	context: ITriggerFunctions,
-	value: number,
-	field: string,
-	{ min, integer }: { min: number; integer: boolean },
-): number {
-	if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-		throw new NodeOperationError(
-			context.getNode(),
-			`${field} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}`,
-		);
-	}
-	return value;
 }
 
 function readBusParameters(context: ITriggerFunctions): BusParameters {
@@ -133,23 +105,8 @@ function readBusParameters(context: ITriggerFunctions): BusParameters {
 	};
 }
 
-function busLogger(context: ITriggerFunctions): BusLogger {
-	const prefix = `ESI Leap Trigger "${context.getNode().name}": `;
-	return {
-		debug: (message, meta) => context.logger.debug(prefix + message, meta),
-		info: (message, meta) => context.logger.info(prefix + message, meta),
-		warn: (message, meta) => context.logger.warn(prefix + message, meta),
-		error: (message, meta) => context.logger.error(prefix + message, meta),
-	};
-}
-
-/** `saveFailedExecution` and emit's deduplication key both arrived in n8n 2.20. */
-function hasSaveFailedExecution(context: ITriggerFunctions): boolean {
-	return typeof (context as Partial<ITriggerFunctions>).saveFailedExecution === 'function';
-}
-
 function recordFailure(context: ITriggerFunctions, message: string, description: string) {
-	if (!hasSaveFailedExecution(context)) return;
+	if (!canSaveFailedExecution(context)) return;
 	context.saveFailedExecution(new NodeOperationError(context.getNode(), message, { description }));
 }
 
@@ -169,25 +126,21 @@ function outcomeOf(run: IRun | undefined): ExecutionOutcome {
  * number, so they do run the workflow again.
  */
 export function deduplicationKey(
-	workflowId: string,
-	nodeId: string,
+	scope: string,
 	event: EsiLeapEvent,
 	attempt: number,
 ): string | undefined {
 	if (!event.message_id) return undefined;
-	const base = `${workflowId}:${nodeId}:${event.message_id}`;
+	const base = `${scope}${event.message_id}`;
 	return attempt === 0 ? base : `${base}:retry-${attempt}`;
 }
 
 function makeDeliver(context: ITriggerFunctions, manual: boolean) {
-	const workflowId = String(context.getWorkflow().id ?? '');
-	const nodeId = context.getNode().id;
-	const deduplicate = !manual && hasSaveFailedExecution(context);
+	const scope = deduplicationScope(context);
+	const deduplicate = !manual && canSaveFailedExecution(context);
 	return async (event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> => {
 		const data: INodeExecutionData[][] = [[{ json: event as unknown as IDataObject }]];
-		const key = deduplicate
-			? deduplicationKey(workflowId, nodeId, event, delivery.attempt)
-			: undefined;
+		const key = deduplicate ? deduplicationKey(scope, event, delivery.attempt) : undefined;
 		if (!delivery.awaitOutcome) {
 			context.emit(data, undefined, undefined, key);
 			return { kind: 'succeeded' };
@@ -203,7 +156,7 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 	const bus = readBusParameters(this);
 	const manual = this.getMode() === 'manual';
 	const settings = brokerSettingsFromCredentials(await this.getCredentials('esiLeapMessageBusApi'));
-	const logger = busLogger(this);
+	const logger = triggerLogger(this);
 	const priorities = prioritiesForEvents(shared.events);
 
 	const consumer = new BusConsumer({
