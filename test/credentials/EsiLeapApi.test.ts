@@ -9,6 +9,7 @@ import { EsiLeapError } from '../../nodes/core/errors';
 import { esiLeapApiTransport } from '../../nodes/shared/transport';
 import { captureBody } from '../helpers/captures';
 import { startHttpStub, type HttpStub, type StubRequest } from '../helpers/httpStub';
+import { passwordLoginCredential } from '../helpers/esiLeapApiCredential';
 import { createN8nHttp, type N8nHttp } from '../helpers/n8nHttp';
 
 // Random per run: the tests assert these never show up anywhere.
@@ -84,23 +85,16 @@ async function startCloud(): Promise<Cloud> {
 
 function passwordCredential(cloud: Cloud, extra: ICredentialDataDecryptedObject = {}) {
 	return {
-		authUrl: `${cloud.stub.url}/identity/v3/`,
-		authType: 'password',
-		username: 'lessee',
-		password: PASSWORD,
-		userDomainName: 'Default',
-		projectName: 'esi-lessee',
-		projectId: '',
-		projectDomainName: 'Default',
-		region: 'RegionOne',
-		interface: 'public',
-		endpointOverride: '',
-		caCertificate: '',
-		allowSelfSigned: false,
-		token: '',
-		leaseEndpoint: '',
+		...passwordLoginCredential({
+			authUrl: `${cloud.stub.url}/identity/v3/`,
+			username: 'lessee',
+			password: PASSWORD,
+			userDomainName: 'Default',
+			projectName: 'esi-lessee',
+			region: 'RegionOne',
+		}),
 		...extra,
-	} as ICredentialDataDecryptedObject;
+	};
 }
 
 function contextFor(http: N8nHttp): IAllExecuteFunctions {

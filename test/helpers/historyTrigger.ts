@@ -4,15 +4,13 @@
  * data saved the way n8n 2.41 saves it: a snapshot when the node emits and at the end of
  * activation, never on close. A "restart" starts a new trigger from the last snapshot.
  */
-import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
+import type { IDataObject, ITriggerResponse } from 'n8n-workflow';
 
-import { EsiLeapApi } from '../../credentials/EsiLeapApi.credentials';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import type { Emulator } from '../emulator';
-import { createN8nHttp, type N8nHttp } from './n8nHttp';
+import { signedInHttp, type EmulatorRole } from './esiLeapApiCredential';
+import type { N8nHttp } from './n8nHttp';
 import { createFakeTrigger, type FakeTrigger, type FakeTriggerOptions } from './triggerContext';
-
-export type EmulatorRole = 'admin' | 'owner' | 'lessee';
 
 export interface HistoryTriggerOptions {
 	emulator: Emulator;
@@ -39,37 +37,8 @@ export interface HistoryTrigger {
 	emittedIds(): number[];
 }
 
-export function credentialFor(
-	emulator: Emulator,
-	role: EmulatorRole,
-): ICredentialDataDecryptedObject {
-	const user = emulator.users[role];
-	return {
-		authUrl: emulator.keystoneUrl,
-		authType: 'password',
-		username: user.name,
-		password: user.password,
-		userDomainName: user.domainName,
-		projectName: user.projectName,
-		projectId: '',
-		projectDomainName: user.domainName,
-		region: '',
-		interface: 'public',
-		endpointOverride: '',
-		caCertificate: '',
-		allowSelfSigned: false,
-		token: '',
-		leaseEndpoint: '',
-	};
-}
-
 export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTrigger {
-	const http = createN8nHttp({
-		esiLeapApi: {
-			type: new EsiLeapApi(),
-			data: credentialFor(options.emulator, options.role ?? 'admin'),
-		},
-	});
+	const { http } = signedInHttp(options.emulator, options.role ?? 'admin');
 	const fake = createFakeTrigger({
 		parameters: { mode: 'eventHistory', ...options.parameters },
 		mode: options.mode,

@@ -1,21 +1,19 @@
 import { NodeApiError } from 'n8n-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { EsiLeapApi } from '../../../credentials/EsiLeapApi.credentials';
 import { EsiLease } from '../../../nodes/EsiLease/EsiLease.node';
 import { searchLeases, searchNodes, searchOffers } from '../../../nodes/shared/listSearch';
 import type { Emulator } from '../../emulator';
 import { createLoadOptionsContext } from '../../helpers/executeContext';
-import { createN8nHttp, type N8nHttp } from '../../helpers/n8nHttp';
-import { credentialData, locator, sessionFor, startQuietEmulator } from './support';
+import { signedInHttp, type EmulatorRole } from '../../helpers/esiLeapApiCredential';
+import type { N8nHttp } from '../../helpers/n8nHttp';
+import { locator, sessionFor, startQuietEmulator } from './support';
 
 let emulator: Emulator;
 const https: N8nHttp[] = [];
 
-function loadOptionsAs(role: 'admin' | 'owner' | 'lessee') {
-	const http = createN8nHttp({
-		esiLeapApi: { type: new EsiLeapApi(), data: credentialData(emulator, role) },
-	});
+function loadOptionsAs(role: EmulatorRole) {
+	const { http } = signedInHttp(emulator, role);
 	https.push(http);
 	return createLoadOptionsContext(new EsiLease(), { resource: 'offer', operation: 'claim' }, http);
 }

@@ -8,40 +8,17 @@ import type {
 	INodeParameters,
 } from 'n8n-workflow';
 
-import { EsiLeapApi } from '../../../credentials/EsiLeapApi.credentials';
 import { EsiLease } from '../../../nodes/EsiLease/EsiLease.node';
 import { startEmulator, type Emulator } from '../../emulator';
 import { runNode } from '../../helpers/executeContext';
-import { createN8nHttp, type N8nHttp } from '../../helpers/n8nHttp';
-
-export type Role = 'admin' | 'owner' | 'lessee';
+import { signedInHttp, type EmulatorRole } from '../../helpers/esiLeapApiCredential';
+import type { N8nHttp } from '../../helpers/n8nHttp';
 
 export const esiLease = new EsiLease();
 
 export async function startQuietEmulator(): Promise<Emulator> {
 	// No timer: the manager only runs when a test ticks it.
 	return await startEmulator({ tickIntervalMs: 0 });
-}
-
-export function credentialData(emulator: Emulator, role: Role): ICredentialDataDecryptedObject {
-	const user = emulator.users[role];
-	return {
-		authUrl: emulator.keystoneUrl,
-		authType: 'password',
-		username: user.name,
-		password: user.password,
-		userDomainName: user.domainName,
-		projectName: user.projectName,
-		projectId: '',
-		projectDomainName: user.domainName,
-		region: '',
-		interface: 'public',
-		endpointOverride: '',
-		caCertificate: '',
-		allowSelfSigned: false,
-		token: '',
-		leaseEndpoint: '',
-	};
 }
 
 export interface RunOptions {
@@ -61,9 +38,8 @@ export interface Session {
 	close(): Promise<void>;
 }
 
-export function sessionFor(emulator: Emulator, role: Role): Session {
-	const credential = credentialData(emulator, role);
-	const http = createN8nHttp({ esiLeapApi: { type: new EsiLeapApi(), data: credential } });
+export function sessionFor(emulator: Emulator, role: EmulatorRole): Session {
+	const { http, credential } = signedInHttp(emulator, role);
 	const run = async (parameters: INodeParameters, options: RunOptions = {}) =>
 		await runNode({ nodeType: esiLease, parameters, http, ...options });
 	return {
