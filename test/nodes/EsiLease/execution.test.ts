@@ -1,28 +1,16 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { Emulator } from '../../emulator';
-import { locator, sessionFor, startQuietEmulator, type Session } from './support';
+import { locator, sessionFor, useEmulatorSessions } from './support';
 
-let emulator: Emulator;
-let owner: Session;
-
-beforeAll(async () => {
-	emulator = await startQuietEmulator();
-	owner = sessionFor(emulator, 'owner');
-});
-
-afterAll(async () => {
-	await owner.close();
-	await emulator.stop();
-});
+const env = useEmulatorSessions();
 
 async function newOffer(name: string): Promise<string> {
-	const [item] = await owner.run({
+	const [item] = await env.owner.run({
 		resource: 'offer',
 		operation: 'create',
 		resourceType: 'dummy_node',
-		resourceUuid: locator('id', emulator.control.addDummyNode()),
+		resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 		additionalFields: { name },
 	});
 	return item.json.uuid as string;
@@ -37,7 +25,7 @@ const getOfferFromItem = {
 describe('per-item execution', () => {
 	it('runs once per input item with one token exchange, pairing every output', async () => {
 		const uuids = [await newOffer('exec-1'), await newOffer('exec-2')];
-		const session = sessionFor(emulator, 'lessee');
+		const session = sessionFor(env.emulator, 'lessee');
 		const items = await session.run(getOfferFromItem, {
 			items: uuids.map((offer) => ({ json: { offer } })),
 		});
@@ -49,7 +37,7 @@ describe('per-item execution', () => {
 
 	it('with continueOnFail, turns bad items into error items and keeps going', async () => {
 		const good = await newOffer('exec-3');
-		const items = await owner.run(getOfferFromItem, {
+		const items = await env.owner.run(getOfferFromItem, {
 			continueOnFail: true,
 			items: [
 				{ json: { offer: good } },
@@ -73,7 +61,7 @@ describe('per-item execution', () => {
 
 	it('without continueOnFail, stops at the first bad item and says which', async () => {
 		const good = await newOffer('exec-4');
-		const error = await owner.fail(getOfferFromItem, {
+		const error = await env.owner.fail(getOfferFromItem, {
 			items: [{ json: { offer: good } }, { json: { offer: 'bad id' } }],
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
@@ -81,7 +69,7 @@ describe('per-item execution', () => {
 	});
 
 	it('an API failure carries the item index too', async () => {
-		const error = await owner.fail(getOfferFromItem, {
+		const error = await env.owner.fail(getOfferFromItem, {
 			items: [{ json: { offer: '6f1d3d2e-0c56-4c7e-a0c0-3f1e2d4c5b6a' } }],
 		});
 		expect(error).toBeInstanceOf(NodeApiError);
@@ -92,12 +80,12 @@ describe('per-item execution', () => {
 describe('authentication', () => {
 	it('re-authenticates once when Keystone revoked the token mid-run, and succeeds', async () => {
 		const uuid = await newOffer('exec-auth');
-		const session = sessionFor(emulator, 'lessee');
+		const session = sessionFor(env.emulator, 'lessee');
 		await session.run({ resource: 'offer', operation: 'get', offerId: locator('id', uuid) });
 		const firstToken = session.credential.token;
 		expect(session.http.preAuthenticationCalls.esiLeapApi).toBe(1);
 
-		emulator.control.revokeAllTokens();
+		env.emulator.control.revokeAllTokens();
 		const [item] = await session.run({
 			resource: 'offer',
 			operation: 'get',
@@ -112,7 +100,7 @@ describe('authentication', () => {
 	});
 
 	it('never puts the password or the token into an error', async () => {
-		const session = sessionFor(emulator, 'lessee');
+		const session = sessionFor(env.emulator, 'lessee');
 		const error = await session.fail({
 			resource: 'lease',
 			operation: 'updateEndTime',

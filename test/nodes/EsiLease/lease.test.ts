@@ -1,33 +1,17 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { Emulator } from '../../emulator';
-import { daysFromNow, locator, sessionFor, startQuietEmulator, type Session } from './support';
+import { daysFromNow, locator, useEmulatorSessions } from './support';
 
-let emulator: Emulator;
-let admin: Session;
-let owner: Session;
-let lessee: Session;
-
-beforeAll(async () => {
-	emulator = await startQuietEmulator();
-	admin = sessionFor(emulator, 'admin');
-	owner = sessionFor(emulator, 'owner');
-	lessee = sessionFor(emulator, 'lessee');
-});
-
-afterAll(async () => {
-	await Promise.all([admin, owner, lessee].map(async (session) => await session.close()));
-	await emulator.stop();
-});
+const env = useEmulatorSessions();
 
 /** The owner leases a fresh dummy node directly to esi-lessee. */
 async function createLease(name: string) {
-	const [item] = await owner.run({
+	const [item] = await env.owner.run({
 		resource: 'lease',
 		operation: 'create',
 		resourceType: 'dummy_node',
-		resourceUuid: locator('id', emulator.control.addDummyNode()),
+		resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 		projectId: 'esi-lessee',
 		additionalFields: { name },
 	});
@@ -36,8 +20,8 @@ async function createLease(name: string) {
 
 describe('lease: create', () => {
 	it('creates a direct lease as owner with every field, times sent as naive UTC', async () => {
-		const resourceUuid = emulator.control.addDummyNode();
-		const [item] = await owner.run({
+		const resourceUuid = env.emulator.control.addDummyNode();
+		const [item] = await env.owner.run({
 			resource: 'lease',
 			operation: 'create',
 			resourceType: 'dummy_node',
@@ -62,7 +46,7 @@ describe('lease: create', () => {
 			start_time: '2027-01-02T05:00:00Z',
 			end_time: '2027-01-05T05:00:00Z',
 		});
-		expect(owner.esiRequests().at(-1)?.body).toEqual({
+		expect(env.owner.esiRequests().at(-1)?.body).toEqual({
 			resource_uuid: resourceUuid,
 			project_id: 'esi-lessee',
 			resource_type: 'dummy_node',
@@ -72,16 +56,16 @@ describe('lease: create', () => {
 			properties: { ticket: 'OPS-1' },
 			purpose: 'benchmarking',
 		});
-		const stored = emulator.db.leases.find((lease) => lease.uuid === item.json.uuid);
+		const stored = env.emulator.db.leases.find((lease) => lease.uuid === item.json.uuid);
 		expect(stored?.endTime).toBe('2027-01-05T05:00:00.000000');
 	});
 
 	it('refuses a lessee, naming the roles lease create needs', async () => {
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'create',
 			resourceType: 'dummy_node',
-			resourceUuid: locator('id', emulator.control.addDummyNode()),
+			resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 			projectId: 'esi-lessee',
 		});
 		expect(error).toBeInstanceOf(NodeApiError);
@@ -92,24 +76,24 @@ describe('lease: create', () => {
 	});
 
 	it('requires the lessee project before any request', async () => {
-		const before = owner.esiRequests().length;
-		const error = await owner.fail({
+		const before = env.owner.esiRequests().length;
+		const error = await env.owner.fail({
 			resource: 'lease',
 			operation: 'create',
 			resourceType: 'dummy_node',
-			resourceUuid: locator('id', emulator.control.addDummyNode()),
+			resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 			projectId: '  ',
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toContain('projectId');
-		expect(owner.esiRequests()).toHaveLength(before);
+		expect(env.owner.esiRequests()).toHaveLength(before);
 	});
 });
 
 describe('lease: get', () => {
 	it('gets a lease by UUID or name, as its owner and as its lessee', async () => {
 		const lease = await createLease('lease-get-1');
-		for (const session of [owner, lessee]) {
+		for (const session of [env.owner, env.lessee]) {
 			for (const value of [locator('id', lease.uuid), locator('name', 'lease-get-1')]) {
 				const [item] = await session.run({ resource: 'lease', operation: 'get', leaseId: value });
 				expect(item.json).toMatchObject({ uuid: lease.uuid, name: 'lease-get-1' });
@@ -118,7 +102,7 @@ describe('lease: get', () => {
 	});
 
 	it("reports ESI's 404 for an unknown name and maps the 500 for an unknown UUID", async () => {
-		const byName = await lessee.fail({
+		const byName = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'get',
 			leaseId: locator('name', 'no-such-lease'),
@@ -126,7 +110,7 @@ describe('lease: get', () => {
 		expect(byName.message).toBe('Lease with name or uuid no-such-lease not found.');
 		expect((byName as NodeApiError).httpCode).toBe('404');
 
-		const byUuid = await lessee.fail({
+		const byUuid = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'get',
 			leaseId: locator('id', '0b6a3c58-4dc6-4a4f-9a56-0b0e2b7f7d11'),
@@ -137,8 +121,8 @@ describe('lease: get', () => {
 	});
 
 	it("passes ESI's 400 message on", async () => {
-		emulator.control.failNextRequests(1, { status: 400, pathPrefix: '/v1/leases' });
-		const error = await lessee.fail({
+		env.emulator.control.failNextRequests(1, { status: 400, pathPrefix: '/v1/leases' });
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'get',
 			leaseId: locator('name', 'lease-get-1'),
@@ -153,17 +137,17 @@ describe('lease: get many', () => {
 	it('lists the caller’s leases, one item each, with Limit applied', async () => {
 		const first = await createLease('lease-many-1');
 		const second = await createLease('lease-many-2');
-		const all = await lessee.run({ resource: 'lease', operation: 'getAll', returnAll: true });
+		const all = await env.lessee.run({ resource: 'lease', operation: 'getAll', returnAll: true });
 		expect(all.map((item) => item.json.uuid)).toEqual(
 			expect.arrayContaining([first.uuid, second.uuid]),
 		);
-		const limited = await lessee.run({ resource: 'lease', operation: 'getAll', limit: 1 });
+		const limited = await env.lessee.run({ resource: 'lease', operation: 'getAll', limit: 1 });
 		expect(limited).toHaveLength(1);
 		expect(limited[0].pairedItem).toEqual({ item: 0 });
 	});
 
 	it('sends every filter the way ESI expects (view=all, status with a space, naive UTC window)', async () => {
-		await admin.run({
+		await env.admin.run({
 			resource: 'lease',
 			operation: 'getAll',
 			returnAll: true,
@@ -178,7 +162,7 @@ describe('lease: get many', () => {
 				resourceClass: 'dummy',
 			},
 		});
-		const url = new URL(admin.esiRequests().at(-1)!.url);
+		const url = new URL(env.admin.esiRequests().at(-1)!.url);
 		expect(Object.fromEntries(url.searchParams)).toEqual({
 			view: 'all',
 			status: 'wait fulfill',
@@ -193,7 +177,7 @@ describe('lease: get many', () => {
 
 	it('lets an admin see every project with All Projects, and tells a lessee it needs admin', async () => {
 		const lease = await createLease('lease-many-3');
-		const all = await admin.run({
+		const all = await env.admin.run({
 			resource: 'lease',
 			operation: 'getAll',
 			returnAll: true,
@@ -201,7 +185,7 @@ describe('lease: get many', () => {
 		});
 		expect(all.map((item) => item.json.uuid)).toContain(lease.uuid);
 
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'getAll',
 			filters: { viewAll: true },
@@ -211,34 +195,34 @@ describe('lease: get many', () => {
 	});
 
 	it('rejects an inverted window before any request', async () => {
-		const before = lessee.esiRequests().length;
-		const error = await lessee.fail({
+		const before = env.lessee.esiRequests().length;
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'getAll',
 			filters: { startTime: daysFromNow(2), endTime: daysFromNow(1) },
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toContain('endTime');
-		expect(lessee.esiRequests()).toHaveLength(before);
+		expect(env.lessee.esiRequests()).toHaveLength(before);
 	});
 });
 
 describe('lease: update end time', () => {
 	it('lets an admin move the end, sending exactly {"end_time": "YYYY-MM-DDTHH:MM:SS"}', async () => {
 		const lease = await createLease('lease-update-1');
-		const [item] = await admin.run({
+		const [item] = await env.admin.run({
 			resource: 'lease',
 			operation: 'updateEndTime',
 			leaseId: locator('name', 'lease-update-1'),
 			endTime: '2030-06-01T12:00:00.250+02:00',
 		});
-		expect(admin.esiRequests().at(-1)?.body).toEqual({ end_time: '2030-06-01T10:00:00' });
+		expect(env.admin.esiRequests().at(-1)?.body).toEqual({ end_time: '2030-06-01T10:00:00' });
 		expect(item.json).toMatchObject({ uuid: lease.uuid, end_time: '2030-06-01T10:00:00Z' });
 	});
 
 	it('refuses the lessee, saying only admins may', async () => {
 		const lease = await createLease('lease-update-2');
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'updateEndTime',
 			leaseId: locator('id', lease.uuid),
@@ -249,7 +233,7 @@ describe('lease: update end time', () => {
 	});
 
 	it('requires an end time', async () => {
-		const error = await admin.fail({
+		const error = await env.admin.fail({
 			resource: 'lease',
 			operation: 'updateEndTime',
 			leaseId: locator('name', 'lease-update-2'),
@@ -262,32 +246,36 @@ describe('lease: update end time', () => {
 describe('lease: delete', () => {
 	it('lets the lessee cancel by UUID and the owner by name; says what was deleted', async () => {
 		const first = await createLease('lease-delete-1');
-		const [byUuid] = await lessee.run({
+		const [byUuid] = await env.lessee.run({
 			resource: 'lease',
 			operation: 'delete',
 			leaseId: locator('list', first.uuid),
 		});
 		expect(byUuid.json).toEqual({ deleted: true, resource: 'lease', uuid: first.uuid });
-		expect(emulator.db.leases.find((lease) => lease.uuid === first.uuid)?.status).toBe('deleted');
+		expect(env.emulator.db.leases.find((lease) => lease.uuid === first.uuid)?.status).toBe(
+			'deleted',
+		);
 
 		const second = await createLease('lease-delete-2');
-		const [byName] = await owner.run({
+		const [byName] = await env.owner.run({
 			resource: 'lease',
 			operation: 'delete',
 			leaseId: locator('name', 'lease-delete-2'),
 		});
 		expect(byName.json).toEqual({ deleted: true, resource: 'lease', name: 'lease-delete-2' });
-		expect(emulator.db.leases.find((lease) => lease.uuid === second.uuid)?.status).toBe('deleted');
+		expect(env.emulator.db.leases.find((lease) => lease.uuid === second.uuid)?.status).toBe(
+			'deleted',
+		);
 	});
 
 	it('answers a second delete with the 404 ESI gives', async () => {
 		const lease = await createLease('lease-delete-3');
-		await lessee.run({
+		await env.lessee.run({
 			resource: 'lease',
 			operation: 'delete',
 			leaseId: locator('id', lease.uuid),
 		});
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'lease',
 			operation: 'delete',
 			leaseId: locator('id', lease.uuid),

@@ -1,33 +1,17 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { Emulator } from '../../emulator';
-import { daysFromNow, locator, sessionFor, startQuietEmulator, type Session } from './support';
+import { daysFromNow, locator, useEmulatorSessions } from './support';
 
-let emulator: Emulator;
-let admin: Session;
-let owner: Session;
-let lessee: Session;
-
-beforeAll(async () => {
-	emulator = await startQuietEmulator();
-	admin = sessionFor(emulator, 'admin');
-	owner = sessionFor(emulator, 'owner');
-	lessee = sessionFor(emulator, 'lessee');
-});
-
-afterAll(async () => {
-	await Promise.all([admin, owner, lessee].map(async (session) => await session.close()));
-	await emulator.stop();
-});
+const env = useEmulatorSessions();
 
 /** The owner offers a fresh dummy node; returns the offer record. */
 async function createOffer(name: string, extra: Record<string, unknown> = {}) {
-	const [item] = await owner.run({
+	const [item] = await env.owner.run({
 		resource: 'offer',
 		operation: 'create',
 		resourceType: 'dummy_node',
-		resourceUuid: locator('id', emulator.control.addDummyNode()),
+		resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 		additionalFields: { name, ...extra },
 	});
 	return item.json as { uuid: string; name: string; [key: string]: unknown };
@@ -35,8 +19,8 @@ async function createOffer(name: string, extra: Record<string, unknown> = {}) {
 
 describe('offer: create', () => {
 	it("creates an offer as owner and returns ESI's record, with times sent as naive UTC", async () => {
-		const resourceUuid = emulator.control.addDummyNode();
-		const items = await owner.run({
+		const resourceUuid = env.emulator.control.addDummyNode();
+		const items = await env.owner.run({
 			resource: 'offer',
 			operation: 'create',
 			resourceType: 'dummy_node',
@@ -59,28 +43,28 @@ describe('offer: create', () => {
 			properties: { ticket: 'OPS-42' },
 			start_time: '2027-01-01T22:00:00Z',
 		});
-		const sent = owner.esiRequests().at(-1);
+		const sent = env.owner.esiRequests().at(-1);
 		expect(sent?.body).toMatchObject({
 			start_time: '2027-01-01T22:00:00',
 			end_time: '2027-01-09T00:00:00',
 		});
-		const stored = emulator.db.offers.find((offer) => offer.uuid === items[0].json.uuid);
+		const stored = env.emulator.db.offers.find((offer) => offer.uuid === items[0].json.uuid);
 		expect(stored?.startTime).toBe('2027-01-01T22:00:00.000000');
 	});
 
 	it('reads a picker value without offset in the workflow time zone', async () => {
-		const items = await owner.run(
+		const items = await env.owner.run(
 			{
 				resource: 'offer',
 				operation: 'create',
 				resourceType: 'dummy_node',
-				resourceUuid: locator('id', emulator.control.addDummyNode()),
+				resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 				additionalFields: { startTime: '2027-07-01T09:30:00', endTime: '2027-07-02T09:30:00' },
 			},
 			{ timezone: 'Europe/Berlin' },
 		);
 		// Berlin is UTC+2 in July.
-		expect(owner.esiRequests().at(-1)?.body).toMatchObject({
+		expect(env.owner.esiRequests().at(-1)?.body).toMatchObject({
 			start_time: '2027-07-01T07:30:00',
 			end_time: '2027-07-02T07:30:00',
 		});
@@ -88,11 +72,11 @@ describe('offer: create', () => {
 	});
 
 	it('refuses a lessee with a 403 that names the roles offer create needs', async () => {
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'create',
 			resourceType: 'dummy_node',
-			resourceUuid: locator('id', emulator.control.addDummyNode()),
+			resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 		});
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect((error as NodeApiError).httpCode).toBe('403');
@@ -113,19 +97,19 @@ describe('offer: create', () => {
 		[{ startTime: 'next tuesday' }, 'startTime', 'not a date-time'],
 		[{ name: 'x'.repeat(36) }, 'name', 'at most 35'],
 	])('stops before any request on bad input %j', async (additionalFields, field, text) => {
-		const before = owner.esiRequests().length;
-		const error = await owner.fail({
+		const before = env.owner.esiRequests().length;
+		const error = await env.owner.fail({
 			resource: 'offer',
 			operation: 'create',
 			resourceType: 'dummy_node',
-			resourceUuid: locator('id', emulator.control.addDummyNode()),
+			resourceUuid: locator('id', env.emulator.control.addDummyNode()),
 			additionalFields,
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toContain(field);
 		expect(error.message).toContain(text);
 		expect((error as NodeOperationError).description).toBe(`Check the "${field}" field.`);
-		expect(owner.esiRequests()).toHaveLength(before);
+		expect(env.owner.esiRequests()).toHaveLength(before);
 	});
 });
 
@@ -137,13 +121,13 @@ describe('offer: get', () => {
 			locator('name', 'offer-get-1'),
 			locator('list', offer.uuid),
 		]) {
-			const [item] = await lessee.run({ resource: 'offer', operation: 'get', offerId: value });
+			const [item] = await env.lessee.run({ resource: 'offer', operation: 'get', offerId: value });
 			expect(item.json).toMatchObject({ uuid: offer.uuid, name: 'offer-get-1' });
 		}
 	});
 
 	it("reports an unknown name with ESI's 404 message", async () => {
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'get',
 			offerId: locator('name', 'no-such-offer'),
@@ -154,7 +138,7 @@ describe('offer: get', () => {
 	});
 
 	it("maps ESI's 500 for an unknown UUID to not found", async () => {
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'get',
 			offerId: locator('id', 'b32423aa-0624-488e-a151-430815863af0'),
@@ -165,8 +149,8 @@ describe('offer: get', () => {
 	});
 
 	it('rejects a malformed UUID before any request', async () => {
-		const before = lessee.esiRequests().length;
-		const error = await lessee.fail({
+		const before = env.lessee.esiRequests().length;
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'get',
 			offerId: locator('id', 'not-a-uuid'),
@@ -174,7 +158,7 @@ describe('offer: get', () => {
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toContain('offerId');
 		expect(error.message).toContain('not a UUID');
-		expect(lessee.esiRequests()).toHaveLength(before);
+		expect(env.lessee.esiRequests()).toHaveLength(before);
 	});
 });
 
@@ -182,7 +166,7 @@ describe('offer: get many', () => {
 	it('returns one item per offer, limited or all, with filters sent as ESI expects', async () => {
 		await createOffer('offer-many-1');
 		await createOffer('offer-many-2');
-		const all = await lessee.run({ resource: 'offer', operation: 'getAll', returnAll: true });
+		const all = await env.lessee.run({ resource: 'offer', operation: 'getAll', returnAll: true });
 		expect(all.length).toBeGreaterThanOrEqual(2);
 		expect(
 			all.every((item) => item.pairedItem && (item.pairedItem as { item: number }).item === 0),
@@ -191,10 +175,10 @@ describe('offer: get many', () => {
 			expect.arrayContaining(['offer-many-1', 'offer-many-2']),
 		);
 
-		const limited = await lessee.run({ resource: 'offer', operation: 'getAll', limit: 1 });
+		const limited = await env.lessee.run({ resource: 'offer', operation: 'getAll', limit: 1 });
 		expect(limited).toHaveLength(1);
 
-		await lessee.run({
+		await env.lessee.run({
 			resource: 'offer',
 			operation: 'getAll',
 			returnAll: true,
@@ -206,7 +190,7 @@ describe('offer: get many', () => {
 				availableEndTime: '2027-03-02T00:00:00Z',
 			},
 		});
-		const url = new URL(lessee.esiRequests().at(-1)!.url);
+		const url = new URL(env.lessee.esiRequests().at(-1)!.url);
 		expect(Object.fromEntries(url.searchParams)).toEqual({
 			status: 'any',
 			project_id: 'esi-owner',
@@ -217,22 +201,22 @@ describe('offer: get many', () => {
 	});
 
 	it('needs both ends of a time window before sending anything', async () => {
-		const before = lessee.esiRequests().length;
-		const error = await lessee.fail({
+		const before = env.lessee.esiRequests().length;
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'getAll',
 			filters: { startTime: '2027-03-01T00:00:00Z' },
 		});
 		expect(error).toBeInstanceOf(NodeOperationError);
 		expect(error.message).toContain('endTime');
-		expect(lessee.esiRequests()).toHaveLength(before);
+		expect(env.lessee.esiRequests()).toHaveLength(before);
 	});
 });
 
 describe('offer: claim', () => {
 	it('claims by a unique name: resolves the UUID and returns the new lease', async () => {
 		const offer = await createOffer('offer-claim-1');
-		const [item] = await lessee.run({
+		const [item] = await env.lessee.run({
 			resource: 'offer',
 			operation: 'claim',
 			offerId: locator('name', 'offer-claim-1'),
@@ -247,15 +231,15 @@ describe('offer: claim', () => {
 			properties: { ticket: 'T-1' },
 			status: 'created',
 		});
-		const claimRequest = lessee.esiRequests().at(-1)!;
-		expect(claimRequest.url).toBe(`${emulator.leaseUrl}/v1/offers/${offer.uuid}/claim`);
+		const claimRequest = env.lessee.esiRequests().at(-1)!;
+		expect(claimRequest.url).toBe(`${env.emulator.leaseUrl}/v1/offers/${offer.uuid}/claim`);
 	});
 
 	it('claims by UUID with a time window', async () => {
 		const offer = await createOffer('offer-claim-2');
 		const start = daysFromNow(1);
 		const end = daysFromNow(2);
-		const [item] = await lessee.run({
+		const [item] = await env.lessee.run({
 			resource: 'offer',
 			operation: 'claim',
 			offerId: locator('list', offer.uuid),
@@ -266,7 +250,7 @@ describe('offer: claim', () => {
 	});
 
 	it('says when a name is unknown or ambiguous, before claiming anything', async () => {
-		const unknown = await lessee.fail({
+		const unknown = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'claim',
 			offerId: locator('name', 'no-such-offer'),
@@ -276,7 +260,7 @@ describe('offer: claim', () => {
 
 		const first = await createOffer('offer-twin');
 		const second = await createOffer('offer-twin');
-		const ambiguous = await lessee.fail({
+		const ambiguous = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'claim',
 			offerId: locator('name', 'offer-twin'),
@@ -286,7 +270,7 @@ describe('offer: claim', () => {
 		expect(ambiguous.message).toContain(first.uuid);
 		expect(ambiguous.message).toContain(second.uuid);
 		expect(
-			lessee
+			env.lessee
 				.esiRequests()
 				.some((request) => request.url.endsWith('/claim') && request.url.includes(first.uuid)),
 		).toBe(false);
@@ -296,15 +280,17 @@ describe('offer: claim', () => {
 describe('offer: delete', () => {
 	it('deletes and says what was deleted; a second delete is a 404', async () => {
 		const offer = await createOffer('offer-delete-1');
-		const [item] = await owner.run({
+		const [item] = await env.owner.run({
 			resource: 'offer',
 			operation: 'delete',
 			offerId: locator('id', offer.uuid),
 		});
 		expect(item.json).toEqual({ deleted: true, resource: 'offer', uuid: offer.uuid });
-		expect(emulator.db.offers.find((stored) => stored.uuid === offer.uuid)?.status).toBe('deleted');
+		expect(env.emulator.db.offers.find((stored) => stored.uuid === offer.uuid)?.status).toBe(
+			'deleted',
+		);
 
-		const again = await owner.fail({
+		const again = await env.owner.fail({
 			resource: 'offer',
 			operation: 'delete',
 			offerId: locator('id', offer.uuid),
@@ -315,7 +301,7 @@ describe('offer: delete', () => {
 
 	it('deletes by name', async () => {
 		await createOffer('offer-delete-2');
-		const [item] = await admin.run({
+		const [item] = await env.admin.run({
 			resource: 'offer',
 			operation: 'delete',
 			offerId: locator('name', 'offer-delete-2'),
@@ -325,7 +311,7 @@ describe('offer: delete', () => {
 
 	it('refuses a project that did not create the offer, naming who may', async () => {
 		const offer = await createOffer('offer-delete-3');
-		const error = await lessee.fail({
+		const error = await env.lessee.fail({
 			resource: 'offer',
 			operation: 'delete',
 			offerId: locator('id', offer.uuid),

@@ -7,6 +7,7 @@ import type {
 	INodeExecutionData,
 	INodeParameters,
 } from 'n8n-workflow';
+import { afterAll, beforeAll } from 'vitest';
 
 import { EsiLease } from '../../../nodes/EsiLease/EsiLease.node';
 import { startEmulator, type Emulator } from '../../emulator';
@@ -15,6 +16,8 @@ import { signedInHttp, type EmulatorRole } from '../../helpers/esiLeapApiCredent
 import type { N8nHttp } from '../../helpers/n8nHttp';
 
 export const esiLease = new EsiLease();
+
+const ROLES: readonly EmulatorRole[] = ['admin', 'owner', 'lessee'];
 
 export async function startQuietEmulator(): Promise<Emulator> {
 	// No timer: the manager only runs when a test ticks it.
@@ -59,6 +62,30 @@ export function sessionFor(emulator: Emulator, role: EmulatorRole): Session {
 		esiRequests: () => http.requests.filter((request) => request.url.startsWith(emulator.leaseUrl)),
 		close: async () => await http.close(),
 	};
+}
+
+export interface Sessions {
+	emulator: Emulator;
+	admin: Session;
+	owner: Session;
+	lessee: Session;
+}
+
+/**
+ * One quiet emulator per test file and a session per role, set up in beforeAll and closed in
+ * afterAll. The fields are filled once beforeAll has run, so read them inside tests.
+ */
+export function useEmulatorSessions(): Sessions {
+	const sessions = {} as Sessions;
+	beforeAll(async () => {
+		sessions.emulator = await startQuietEmulator();
+		for (const role of ROLES) sessions[role] = sessionFor(sessions.emulator, role);
+	});
+	afterAll(async () => {
+		await Promise.all(ROLES.map(async (role) => await sessions[role].close()));
+		await sessions.emulator.stop();
+	});
+	return sessions;
 }
 
 /** A resource-locator value as the editor stores it. */
