@@ -1,5 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { SHORT_EVENT_TYPES } from '../../../core/events/types';
 import { invalidParameter } from '../../../shared/locators';
 import {
 	projectField,
@@ -10,21 +11,12 @@ import {
 import { getManyDescription, getManyOperation } from '../../helpers/getMany';
 import { readText, readTime } from '../../helpers/parameters';
 
-const EVENT_TYPES = [
-	'fulfill.start',
-	'fulfill.end',
-	'fulfill.error',
-	'delete.start',
-	'delete.end',
-	'delete.error',
-];
-
 export const description: INodeProperties[] = getManyDescription('event', [
 	{
 		displayName: 'Event Type',
 		name: 'eventType',
 		type: 'options',
-		options: EVENT_TYPES.map((short) => ({
+		options: SHORT_EVENT_TYPES.map((short) => ({
 			name: `Lease ${short.replace('.', ' ').replace(/\b\w/g, (c) => c.toUpperCase())}`,
 			value: `esi_leap.lease.${short}`,
 		})),
