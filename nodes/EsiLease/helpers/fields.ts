@@ -108,6 +108,22 @@ export function resourceUuidFilter(records: string): INodeProperties {
 	};
 }
 
+/** `unfiltered` says what ESI Leap lists when no status is given (it is not "any"). */
+export function statusFilter(
+	records: string,
+	options: INodePropertyOptions[],
+	unfiltered: string,
+): INodeProperties {
+	return {
+		displayName: 'Status',
+		name: 'status',
+		type: 'options',
+		options,
+		default: 'any',
+		description: `Only ${records} in this status. Without this filter ESI Leap returns ${unfiltered}.`,
+	};
+}
+
 /** ESI records leave as they came (snake_case); only the static type changes. */
 export function asJson<T extends object>(record: T): IDataObject {
 	return record as unknown as IDataObject;

@@ -5,6 +5,7 @@ import {
 	resourceClassFilter,
 	resourceTypeFilter,
 	resourceUuidFilter,
+	statusFilter,
 	timeField,
 } from '../../helpers/fields';
 import { getManyDescription, getManyOperation } from '../../helpers/getMany';
@@ -61,15 +62,7 @@ export const description: INodeProperties[] = getManyDescription('lease', [
 		'Start Time',
 		'Start of a time window: leases overlapping [Start Time, End Time]. Needs End Time.',
 	),
-	{
-		displayName: 'Status',
-		name: 'status',
-		type: 'options',
-		options: STATUS_OPTIONS,
-		default: 'any',
-		description:
-			'Only leases in this status. Without this filter ESI Leap returns the live ones (created, active, error, wait *).',
-	},
+	statusFilter('leases', STATUS_OPTIONS, 'the live ones (created, active, error, wait *)'),
 ]);
 
 export const operation = getManyOperation(

@@ -5,6 +5,7 @@ import {
 	resourceClassFilter,
 	resourceTypeFilter,
 	resourceUuidFilter,
+	statusFilter,
 	timeField,
 } from '../../helpers/fields';
 import { getManyDescription, getManyOperation } from '../../helpers/getMany';
@@ -43,15 +44,7 @@ export const description: INodeProperties[] = getManyDescription('offer', [
 		'Start Time',
 		"Start of a window the offer's own start and end must contain. Needs End Time.",
 	),
-	{
-		displayName: 'Status',
-		name: 'status',
-		type: 'options',
-		options: STATUS_OPTIONS,
-		default: 'any',
-		description:
-			'Only offers in this status. Without this filter ESI Leap returns available and error offers.',
-	},
+	statusFilter('offers', STATUS_OPTIONS, 'available and error offers'),
 ]);
 
 export const operation = getManyOperation(
