@@ -38,6 +38,19 @@ export interface StartOptions {
 	env?: Record<string, string>;
 	/** Short label used in folder names and error messages. */
 	name?: string;
+	/** Use this user folder (created if missing) and keep it on stop. Default: a fresh temporary one. */
+	userFolder?: string;
+	/** HTTP port of the main process. Default: a free one. */
+	port?: number;
+	/** Serve the editor UI (the demo). Default: off. */
+	ui?: boolean;
+	/** The env-managed owner. Default: OWNER_EMAIL / OWNER_PASSWORD. */
+	owner?: Owner;
+}
+
+export interface Owner {
+	email: string;
+	password: string;
 }
 
 export interface Workflow {
@@ -163,17 +176,14 @@ function installation(): N8nInstall {
 	return paths;
 }
 
-let ownerHash: string | undefined;
+const ownerHashes = new Map<string, string>();
 /** n8n only accepts a bcrypt hash for the env-managed owner; hash with n8n's own bcryptjs. */
-function ownerPasswordHash(paths: N8nInstall): string {
-	if (ownerHash) return ownerHash;
+function ownerPasswordHash(paths: N8nInstall, password: string): string {
+	const cached = ownerHashes.get(password);
+	if (cached) return cached;
 	const result = spawnSync(
 		paths.nodeBin,
-		[
-			'-e',
-			'process.stdout.write(require("bcryptjs").hashSync(process.argv[1], 10))',
-			OWNER_PASSWORD,
-		],
+		['-e', 'process.stdout.write(require("bcryptjs").hashSync(process.argv[1], 10))', password],
 		{
 			cwd: path.join(paths.n8nDir, 'node_modules', 'n8n'),
 			encoding: 'utf8',
@@ -181,8 +191,8 @@ function ownerPasswordHash(paths: N8nInstall): string {
 	);
 	if (result.status !== 0 || !/^\$2[aby]\$\d\d\$/.test(result.stdout))
 		throw new Error(`bcrypt hash failed: ${result.stderr}`);
-	ownerHash = result.stdout;
-	return ownerHash;
+	ownerHashes.set(password, result.stdout);
+	return result.stdout;
 }
 
 /**
@@ -222,6 +232,7 @@ function baseEnv(
 	userFolder: string,
 	port: number,
 	brokerPort: number,
+	owner: Owner,
 ): NodeJS.ProcessEnv {
 	return {
 		...cleanEnv(),
@@ -255,8 +266,8 @@ function baseEnv(
 		EXECUTIONS_DATA_SAVE_MANUAL_EXECUTIONS: 'true',
 		N8N_LOG_LEVEL: process.env.E2E_N8N_LOG_LEVEL ?? 'info',
 		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
-		N8N_INSTANCE_OWNER_EMAIL: OWNER_EMAIL,
-		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(paths),
+		N8N_INSTANCE_OWNER_EMAIL: owner.email,
+		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(paths, owner.password),
 	};
 }
 
@@ -403,6 +414,7 @@ export class N8nInstance {
 		private readonly env: NodeJS.ProcessEnv,
 		private readonly processes: ChildProcess[],
 		private readonly cleanup: () => void,
+		readonly owner: Owner = { email: OWNER_EMAIL, password: OWNER_PASSWORD },
 	) {}
 
 	/** Logs in as the env-managed owner and creates an API key with every scope. */
@@ -410,7 +422,10 @@ export class N8nInstance {
 		const login = await fetch(`${this.baseUrl}/rest/login`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json', 'browser-id': this.browserId },
-			body: JSON.stringify({ emailOrLdapLoginId: OWNER_EMAIL, password: OWNER_PASSWORD }),
+			body: JSON.stringify({
+				emailOrLdapLoginId: this.owner.email,
+				password: this.owner.password,
+			}),
 		});
 		const cookie = login.headers.getSetCookie().find((c) => c.startsWith('n8n-auth='));
 		if (!login.ok || !cookie)
@@ -708,9 +723,11 @@ export class N8nInstance {
 export async function startN8n(options: StartOptions = {}): Promise<N8nInstance> {
 	const paths = installation();
 	const name = options.name ?? 'n8n';
-	const userFolder = fs.mkdtempSync(
-		path.join(os.tmpdir(), `esi-leap-e2e-${name.replace(/[^a-z0-9-]/gi, '-')}-`),
-	);
+	const owner = options.owner ?? { email: OWNER_EMAIL, password: OWNER_PASSWORD };
+	const keepFolder = options.userFolder !== undefined || Boolean(process.env.E2E_KEEP);
+	const userFolder = options.userFolder
+		? (fs.mkdirSync(options.userFolder, { recursive: true }), path.resolve(options.userFolder))
+		: fs.mkdtempSync(path.join(os.tmpdir(), `esi-leap-e2e-${name.replace(/[^a-z0-9-]/gi, '-')}-`));
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
 	if (options.packages) {
 		installPackages(nodesDir, options.packages);
@@ -723,9 +740,10 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 		fs.cpSync(template, nodesDir, { recursive: true, verbatimSymlinks: true });
 	}
 
-	const port = await freePort();
+	const port = options.port ?? (await freePort());
 	const env: NodeJS.ProcessEnv = {
-		...baseEnv(paths, userFolder, port, await freePort()),
+		...baseEnv(paths, userFolder, port, await freePort(), owner),
+		...(options.ui ? { N8N_DISABLE_UI: 'false' } : {}),
 		...options.env,
 	};
 	const logFile = path.join(userFolder, 'n8n.log');
@@ -772,8 +790,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 				},
 			};
 		}
-		if (!process.env.E2E_KEEP)
-			cleanups.push(() => fs.rmSync(userFolder, { recursive: true, force: true }));
+		if (!keepFolder) cleanups.push(() => fs.rmSync(userFolder, { recursive: true, force: true }));
 
 		const main = spawnN8n(paths, ['start'], env, logFile);
 		processes.push(main);
@@ -803,6 +820,7 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 			env,
 			processes,
 			() => cleanups.forEach((c) => c()),
+			owner,
 		);
 		await instance.authenticate();
 		return instance;
