@@ -166,8 +166,21 @@ function cleanEnv(): NodeJS.ProcessEnv {
 	};
 }
 
+/**
+ * The pinned install, or another n8n for a one-off compatibility run: E2E_N8N_BIN (its
+ * node_modules/n8n/bin/n8n), E2E_NODE_BIN (default: this Node) and E2E_N8N_ENV (JSON, extra env).
+ */
 function installation(): N8nInstall {
-	const paths = installPaths();
+	const other = process.env.E2E_N8N_BIN;
+	const paths: N8nInstall = other
+		? {
+				cacheDir: path.resolve(other, '..', '..', '..', '..'),
+				n8nDir: path.resolve(other, '..', '..', '..', '..'),
+				n8nBin: other,
+				nodeBin: process.env.E2E_NODE_BIN ?? process.execPath,
+				nodeDir: '',
+			}
+		: installPaths();
 	if (!fs.existsSync(paths.n8nBin) || !fs.existsSync(paths.nodeBin)) {
 		throw new Error(
 			`n8n is not installed under ${paths.cacheDir}: run \`npx tsx test/e2e/n8n-install.ts\` (or \`npm run test:e2e\`, whose global setup installs it)`,
@@ -419,14 +432,28 @@ export class N8nInstance {
 
 	/** Logs in as the env-managed owner and creates an API key with every scope. */
 	async authenticate(): Promise<void> {
-		const login = await fetch(`${this.baseUrl}/rest/login`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json', 'browser-id': this.browserId },
-			body: JSON.stringify({
-				emailOrLdapLoginId: this.owner.email,
+		const post = (restPath: string, body: unknown) =>
+			fetch(`${this.baseUrl}${restPath}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', 'browser-id': this.browserId },
+				body: JSON.stringify(body),
+			});
+		const credentials = { emailOrLdapLoginId: this.owner.email, password: this.owner.password };
+		let login = await post('/rest/login', credentials);
+		// n8n 1.x reports ready before its REST routes are mounted (404 until then).
+		for (let tries = 0; login.status === 404 && tries < 100; tries++) {
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			login = await post('/rest/login', credentials);
+		}
+		// n8n 1.x has no env-managed owner: set it up as the editor's first visit does.
+		if (login.status === 401) {
+			login = await post('/rest/owner/setup', {
+				email: this.owner.email,
+				firstName: 'E2E',
+				lastName: 'Owner',
 				password: this.owner.password,
-			}),
-		});
+			});
+		}
 		const cookie = login.headers.getSetCookie().find((c) => c.startsWith('n8n-auth='));
 		if (!login.ok || !cookie)
 			throw new Error(`login failed: HTTP ${login.status} ${await login.text()}`);
@@ -506,7 +533,12 @@ export class N8nInstance {
 			'POST',
 			'/credentials',
 			credential,
-		);
+		).catch((error: Error) => {
+			// n8n 1.x's public API turns every field hidden by displayOptions (and its own
+			// allowedDomains) into a required one; the editor's REST endpoint takes the credential.
+			if (!/HTTP 400: .*does not match allOf schema/.test(error.message)) throw error;
+			return this.rest<{ id: string; name: string }>('POST', '/rest/credentials', credential);
+		});
 		this.credentialIds.set(created.name, created.id);
 		return created;
 	}
@@ -516,7 +548,16 @@ export class N8nInstance {
 	 * credential type's `test` request (public API `POST /credentials/{id}/test`, new in 2.x).
 	 */
 	async testCredential(id: string): Promise<{ status: 'OK' | 'Error'; message: string }> {
-		return this.api('POST', `/credentials/${id}/test`, {});
+		return this.api<{ status: 'OK' | 'Error'; message: string }>(
+			'POST',
+			`/credentials/${id}/test`,
+			{},
+		).catch(async (error: Error) => {
+			// n8n 1.x has no such public endpoint; the editor's Test button posts the credential.
+			if (!/HTTP 404/.test(error.message)) throw error;
+			const credentials = await this.rest('GET', `/rest/credentials/${id}?includeData=true`);
+			return this.rest('POST', '/rest/credentials/test', { credentials });
+		});
 	}
 
 	/** Creates a workflow (public API); node credentials are matched by name to those created here. */
@@ -744,6 +785,9 @@ export async function startN8n(options: StartOptions = {}): Promise<N8nInstance>
 	const env: NodeJS.ProcessEnv = {
 		...baseEnv(paths, userFolder, port, await freePort(), owner),
 		...(options.ui ? { N8N_DISABLE_UI: 'false' } : {}),
+		...(process.env.E2E_N8N_ENV
+			? (JSON.parse(process.env.E2E_N8N_ENV) as Record<string, string>)
+			: {}),
 		...options.env,
 	};
 	const logFile = path.join(userFolder, 'n8n.log');
