@@ -4,7 +4,8 @@
  * numbers, targets and pass/fail. Parts: bus, soak, history, n8n (default: all).
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { machine } from './lib/env';
@@ -198,29 +199,28 @@ async function main() {
 			`[bench] ${part}: ${fmt(outcomes[part]!.seconds)} s${outcomes[part]!.error ? ` FAILED ${outcomes[part]!.error}` : ''}\n`,
 		);
 	}
+	// A partial run (`npm run bench -- history`) keeps the other parts' sections of the last run.
+	const previous = previousSections();
 	const section = (part: Part, title: string, render: (outcome: Outcome) => string[]) =>
 		outcomes[part]
 			? [
 					`## ${title}`,
 					'',
-					`(${fmt(outcomes[part]!.seconds)} s)`,
+					`(${fmt(outcomes[part]!.seconds)} s, measured ${date}, load average ${loadAverage()})`,
 					'',
 					...render(outcomes[part]!),
 					'',
 				]
-			: [];
+			: (previous.get(title) ?? []);
 	const lines = [
 		'# Benchmark results',
 		'',
-		`Written by \`npm run bench${requested.length ? ` -- ${requested.join(' ')}` : ''}\` on ${date}. Numbers from one run on a shared machine: other work was running (see the load average).`,
+		`Written by \`npm run bench${requested.length ? ` -- ${requested.join(' ')}` : ''}\` on ${date}. Each section says when it was measured and the load average then: the machine is shared, and a partial run keeps the other sections of the previous run.`,
 		'',
 		'| machine | |',
 		'| --- | --- |',
 		...Object.entries(info).map(([key, value]) => `| ${key} | ${value} |`),
-		`| load average at end | ${(await import('node:os'))
-			.loadavg()
-			.map((value) => value.toFixed(2))
-			.join(' ')} |`,
+		`| load average at end | ${loadAverage()} |`,
 		'',
 		...section(
 			'bus',
@@ -231,7 +231,7 @@ async function main() {
 		...section('history', 'Event History mode (emulator)', historySection),
 		...section('n8n', 'Real n8n 2.41.1, side by side', n8nSection),
 	];
-	writeFileSync(path.join(__dirname, 'RESULTS.md'), lines.join('\n'));
+	writeFileSync(RESULTS_FILE, lines.join('\n'));
 	process.stderr.write(`[bench] wrote bench/RESULTS.md\n`);
 }
 
@@ -239,3 +239,28 @@ main().catch((error: Error) => {
 	process.stderr.write(`${error.stack ?? error.message}\n`);
 	process.exit(1);
 });
+
+const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
+
+function loadAverage(): string {
+	return os
+		.loadavg()
+		.map((value) => value.toFixed(2))
+		.join(' ');
+}
+
+/** The `## title` sections of the current RESULTS.md, by title, each with its lines. */
+function previousSections(): Map<string, string[]> {
+	const sections = new Map<string, string[]>();
+	if (!existsSync(RESULTS_FILE)) return sections;
+	let current: string[] | undefined;
+	for (const line of readFileSync(RESULTS_FILE, 'utf8').split('\n')) {
+		if (line.startsWith('## ')) {
+			current = [line];
+			sections.set(line.slice(3), current);
+		} else if (current) {
+			current.push(line);
+		}
+	}
+	return sections;
+}
