@@ -13,10 +13,21 @@
  * normal response and silently disable n8n's token refresh. n8n versions that treat the object
  * as plain `true` hand the 401 back; we then re-send once with status errors enabled, so their
  * refresh path still runs.
+ *
+ * A `responseType: 'stream'` request is sent with `encoding: 'stream'`: n8n hands axios's
+ * response stream over as the body, for every status and also inside a thrown status error
+ * (n8n-core 2.41 convertN8nRequestToAxios maps `encoding` to axios's `responseType`; 1.x does
+ * the same). A 2xx stream goes to the client unread; any other status's stream is read here
+ * (error bodies are small) and parsed, so ESI's message survives, 401 refresh included.
  */
 import type { IAllExecuteFunctions, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
 
-import type { HttpRequest, HttpResponse, Transport } from '../core/api/transport';
+import {
+	isByteStream,
+	type HttpRequest,
+	type HttpResponse,
+	type Transport,
+} from '../core/api/transport';
 
 export const ESI_LEAP_API_CREDENTIAL = 'esiLeapApi';
 
@@ -43,6 +54,7 @@ export function toN8nRequestOptions(
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
 		...(request.timeoutMs !== undefined ? { timeout: request.timeoutMs } : {}),
+		...(request.responseType === 'stream' ? { encoding: 'stream' as const } : {}),
 		...extra,
 	};
 }
@@ -55,7 +67,7 @@ export function transportOverHttpRequest(
 	return async (request) => {
 		const outcome = await send(toN8nRequestOptions(request, extra)).catch(responseFromError);
 		if (outcome instanceof Error) throw outcome;
-		return fromFullResponse(outcome);
+		return await fromFullResponse(outcome);
 	};
 }
 
@@ -87,17 +99,38 @@ async function sendAuthenticated(
 		(error: unknown) => ({ raw: responseFromError(error), thrown: true }),
 	);
 	if (outcome.raw instanceof Error) throw outcome.raw;
-	const response = fromFullResponse(outcome.raw);
+	const response = await fromFullResponse(outcome.raw);
 	return { status: response.status, thrown: outcome.thrown, response };
 }
 
-function fromFullResponse(raw: unknown): HttpResponse {
+async function fromFullResponse(raw: unknown): Promise<HttpResponse> {
 	const full = raw as FullResponse;
-	return {
-		status: Number(full.statusCode ?? 0),
-		headers: lowerCaseHeaders(full.headers),
-		body: full.body,
-	};
+	const status = Number(full.statusCode ?? 0);
+	const headers = lowerCaseHeaders(full.headers);
+	const body = full.body;
+	if (!isByteStream(body) || (status >= 200 && status < 300)) return { status, headers, body };
+	return { status, headers, body: await readErrorBody(body) };
+}
+
+/** Error bodies worth reading are small; a runaway one is cut, not buffered whole. */
+const MAX_ERROR_BODY_BYTES = 1 << 20;
+
+/** A streamed non-2xx body, read and parsed as n8n would have without `encoding: 'stream'`. */
+async function readErrorBody(stream: AsyncIterable<Uint8Array>): Promise<unknown> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	for await (const chunk of stream) {
+		chunks.push(Buffer.from(chunk));
+		size += chunk.length;
+		if (size >= MAX_ERROR_BODY_BYTES) break;
+	}
+	const text = Buffer.concat(chunks).toString('utf8');
+	if (text === '') return '';
+	try {
+		return JSON.parse(text) as unknown;
+	} catch {
+		return text;
+	}
 }
 
 /** What `returnFullResponse: true` resolves with. */

@@ -3,7 +3,8 @@
  * token exchange instead of a mock. It follows n8n 2.41:
  * - `httpRequest` (n8n-core OutboundHttp over axios): baseURL + url, `qs`, JSON bodies, returns the
  *   body or `{ body, headers, statusCode, statusMessage }`, and throws an axios-shaped error on
- *   non-2xx unless `ignoreHttpStatusErrors`;
+ *   non-2xx unless `ignoreHttpStatusErrors`; with `encoding: 'stream'` (axios `responseType:
+ *   'stream'`) the body — also an error's `response.data` — is a Node Readable, unread;
  * - `httpRequestWithAuthentication` (n8n-core request-helpers/authentication.ts): runs the
  *   credential type's `preAuthentication` when its hidden expirable field is empty (CredentialsHelper
  *   in n8n-cli), persists the returned fields, calls `authenticate`, sends; on a thrown 401 it
@@ -17,6 +18,8 @@ import type {
 	INode,
 } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Agent, fetch } from 'undici';
 
 export interface StoredCredential {
@@ -83,7 +86,12 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 			body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
 			headers['content-type'] ??= 'application/json';
 		}
-		const entry: RequestLogEntry = { method: options.method ?? 'GET', url: url.toString(), headers, body: options.body };
+		const entry: RequestLogEntry = {
+			method: options.method ?? 'GET',
+			url: url.toString(),
+			headers,
+			body: options.body,
+		};
 		requests.push(entry);
 		const response = await fetch(url, {
 			method: options.method ?? 'GET',
@@ -93,12 +101,21 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 			signal: options.timeout ? AbortSignal.timeout(options.timeout) : undefined,
 		});
 		entry.status = response.status;
-		const text = await response.text();
 		const responseHeaders: Record<string, string> = {};
 		response.headers.forEach((value, key) => (responseHeaders[key] = value));
-		const data = parseBody(text, responseHeaders['content-type']);
-		if ((response.status < 200 || response.status >= 300) && !ignoresStatus(options, response.status)) {
-			const error = new Error(`Request failed with status code ${response.status}`) as AxiosShapedError;
+		const data =
+			options.encoding === 'stream'
+				? response.body
+					? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)
+					: Readable.from([])
+				: parseBody(await response.text(), responseHeaders['content-type']);
+		if (
+			(response.status < 200 || response.status >= 300) &&
+			!ignoresStatus(options, response.status)
+		) {
+			const error = new Error(
+				`Request failed with status code ${response.status}`,
+			) as AxiosShapedError;
 			error.isAxiosError = true;
 			error.response = {
 				status: response.status,
@@ -125,7 +142,11 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 			(property) => property.type === 'hidden' && property.typeOptions?.expirable === true,
 		);
 		if (!expirable || typeof stored.type.preAuthentication !== 'function') return;
-		if (stored.data[expirable.name] !== '' && stored.data[expirable.name] !== undefined && !expired) {
+		if (
+			stored.data[expirable.name] !== '' &&
+			stored.data[expirable.name] !== undefined &&
+			!expired
+		) {
 			return;
 		}
 		preAuthenticationCalls[name] = (preAuthenticationCalls[name] ?? 0) + 1;

@@ -1,7 +1,8 @@
 /**
  * A core Transport over undici, for tests, tools and benchmarks (never shipped: undici is a
  * devDependency). TLS verification is on unless `rejectUnauthorized: false`; `ca` adds a
- * custom certificate authority.
+ * custom certificate authority. A 2xx answer to a `responseType: 'stream'` request keeps its
+ * body unread (an AsyncIterable of bytes); other statuses are read and parsed as usual.
  */
 import { Agent, fetch } from 'undici';
 
@@ -51,19 +52,36 @@ export function createUndiciTransport(options: UndiciTransportOptions = {}): Und
 			dispatcher: agent,
 			signal: AbortSignal.timeout(timeoutMs),
 		});
-		const text = await response.text();
 		const responseHeaders: Record<string, string> = {};
 		response.headers.forEach((value, key) => {
 			responseHeaders[key.toLowerCase()] = value;
 		});
+		const streamed = request.responseType === 'stream' && response.ok && response.body;
 		return {
 			status: response.status,
 			headers: responseHeaders,
-			body: parseBody(text),
+			body: streamed ? chunksOf(response.body) : parseBody(await response.text()),
 		} satisfies HttpResponse;
 	}) as UndiciTransport;
 	transport.close = async () => agent.close();
 	return transport;
+}
+
+/** The body's chunks; leaving the loop early cancels the download. */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+	const reader = body.getReader();
+	let done = false;
+	try {
+		for (;;) {
+			const next = await reader.read();
+			if (next.done) break;
+			yield next.value;
+		}
+		done = true;
+	} finally {
+		if (!done) await reader.cancel().catch(() => undefined);
+		reader.releaseLock();
+	}
 }
 
 function parseBody(text: string): unknown {

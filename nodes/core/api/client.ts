@@ -9,6 +9,7 @@ import { EsiLeapError, isEsiLeapError, type EsiLeapErrorKind } from '../errors';
 import {
 	consoleTokenSchema,
 	eventListSchema,
+	eventSchema,
 	issuePath,
 	leaseListSchema,
 	leaseSchema,
@@ -24,8 +25,9 @@ import {
 	type Offer,
 	type VersionDocument,
 } from './schemas';
+import { forEachJsonArrayElement, MalformedJsonError } from './jsonArrayStream';
 import { toEsiTime } from './time';
-import type { HttpMethod, HttpResponse, Transport } from './transport';
+import { isByteStream, type HttpMethod, type HttpResponse, type Transport } from './transport';
 
 /** A time the caller gives us: a Date, or an ISO 8601 string (no offset = UTC). */
 export type TimeInput = Date | string;
@@ -108,6 +110,25 @@ export interface EventListFilters {
 	resourceUuid?: string;
 }
 
+/**
+ * One row of `GET /v1/events` as read from the stream: JSON-parsed, its `id` checked, nothing
+ * else yet. A caller checks the rows it keeps with checkEventRow, so a scan over a backlog
+ * validates only what it uses.
+ */
+export interface ScannedEventRow {
+	id: number;
+	/** Index in ESI's answer, for error messages (`events[12].event_time`). */
+	position: number;
+	value: Record<string, unknown>;
+}
+
+export interface EventScanSummary {
+	/** Rows ESI returned. */
+	count: number;
+	/** The largest id among them; undefined when there were none. */
+	newestId?: number;
+}
+
 export interface ConsoleTokenCreateInput {
 	nodeUuidOrName: string;
 	tokenTtlSeconds?: number;
@@ -148,6 +169,14 @@ export interface EsiLeapClient {
 
 	/** Sorted by id ascending (ESI's own order is undefined). */
 	listEvents(filters?: EventListFilters): Promise<EsiEventRow[]>;
+	/**
+	 * The same request, read as a stream: `visit` sees every row in ESI's order and keeps what
+	 * it needs, so memory stays bounded however large the answer (ESI has no paging).
+	 */
+	scanEvents(
+		filters: EventListFilters,
+		visit: (row: ScannedEventRow) => void,
+	): Promise<EventScanSummary>;
 
 	createConsoleToken(input: ConsoleTokenCreateInput): Promise<ConsoleToken>;
 	deleteConsoleToken(nodeUuidOrName: string): Promise<DeleteResult>;
@@ -178,7 +207,11 @@ export function createEsiLeapClient(
 	async function send(
 		method: HttpMethod,
 		path: string,
-		extra: { query?: Record<string, string | undefined>; body?: unknown } = {},
+		extra: {
+			query?: Record<string, string | undefined>;
+			body?: unknown;
+			responseType?: 'stream';
+		} = {},
 	): Promise<HttpResponse> {
 		const response = await transport({
 			method,
@@ -187,6 +220,7 @@ export function createEsiLeapClient(
 			body: extra.body,
 			headers: { Accept: 'application/json' },
 			timeoutMs: method === 'DELETE' ? deleteTimeoutMs : timeoutMs,
+			...(extra.responseType ? { responseType: extra.responseType } : {}),
 		}).catch((cause: unknown) => networkError(method, path, cause));
 		if (response instanceof Error) throw response;
 		if (response.status < 200 || response.status >= 300) {
@@ -349,26 +383,41 @@ export function createEsiLeapClient(
 		},
 
 		listEvents: async (filters = {}) => {
-			const { lastEventId } = filters;
-			if (lastEventId !== undefined && (!Number.isInteger(lastEventId) || lastEventId < 0)) {
-				throw new EsiLeapError(
-					'invalid_input',
-					`lastEventId: must be a whole number ≥ 0, got ${String(lastEventId)}`,
-					{ field: 'lastEventId' },
-				);
-			}
-			const query = {
-				last_event_id: lastEventId === undefined ? undefined : String(lastEventId),
-				last_event_time: optionalTime(filters.lastEventTime, 'lastEventTime'),
-				lessee_or_owner_id: filters.lesseeOrOwnerId,
-				event_type: filters.eventType,
-				resource_type: filters.resourceType,
-				resource_uuid: filters.resourceUuid,
-			};
 			const { events } = await call(eventListSchema, 'GET', '/v1/events', {
-				query,
+				query: eventQuery(filters),
 			});
 			return [...events].sort((a, b) => a.id - b.id);
+		},
+
+		scanEvents: async (filters, visit) => {
+			const path = '/v1/events';
+			const response = await send('GET', path, {
+				query: eventQuery(filters),
+				responseType: 'stream',
+			});
+			let newestId: number | undefined;
+			const onRow = (value: unknown, position: number) => {
+				const row = scannedEventRow(value, position);
+				if (newestId === undefined || row.id > newestId) newestId = row.id;
+				visit(row);
+			};
+			let count: number;
+			if (isByteStream(response.body)) {
+				count = await forEachJsonArrayElement(response.body, 'events', onRow).catch(
+					(cause: unknown) => {
+						throw streamError(cause, 'GET', path);
+					},
+				);
+			} else {
+				// A transport that cannot stream hands over the parsed body: same checks, same visits.
+				const body = response.body as { events?: unknown } | null;
+				if (!body || typeof body !== 'object' || !Array.isArray(body.events)) {
+					throw invalidResponse('GET', path, 'events', 'Required (an array)');
+				}
+				body.events.forEach(onRow);
+				count = body.events.length;
+			}
+			return { count, newestId };
 		},
 
 		createConsoleToken: async (input) => {
@@ -400,6 +449,73 @@ export function createEsiLeapClient(
 			resolveUniqueUuid('lease', uuidOrName, () => client.listLeases(filters)),
 	};
 	return client;
+}
+
+function eventQuery(filters: EventListFilters): Record<string, string | undefined> {
+	const { lastEventId } = filters;
+	if (lastEventId !== undefined && (!Number.isInteger(lastEventId) || lastEventId < 0)) {
+		throw new EsiLeapError(
+			'invalid_input',
+			`lastEventId: must be a whole number ≥ 0, got ${String(lastEventId)}`,
+			{ field: 'lastEventId' },
+		);
+	}
+	return {
+		last_event_id: lastEventId === undefined ? undefined : String(lastEventId),
+		last_event_time: optionalTime(filters.lastEventTime, 'lastEventTime'),
+		lessee_or_owner_id: filters.lesseeOrOwnerId,
+		event_type: filters.eventType,
+		resource_type: filters.resourceType,
+		resource_uuid: filters.resourceUuid,
+	};
+}
+
+function scannedEventRow(value: unknown, position: number): ScannedEventRow {
+	const field = `events[${position}]`;
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		throw invalidResponse('GET', '/v1/events', field, 'Expected object');
+	}
+	const id = (value as { id?: unknown }).id;
+	if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+		throw invalidResponse('GET', '/v1/events', `${field}.id`, 'Expected integer');
+	}
+	return { id, position, value: value as Record<string, unknown> };
+}
+
+/** The full check of a scanned row (the event schema), naming the field as listEvents would. */
+export function checkEventRow(row: ScannedEventRow): EsiEventRow {
+	const parsed = eventSchema.safeParse(row.value);
+	if (parsed.success) return parsed.data;
+	const issue = parsed.error.issues[0];
+	const field = `events[${row.position}]${issue.path.length ? `.${issuePath(issue.path)}` : ''}`;
+	throw invalidResponse('GET', '/v1/events', field, issue.message, parsed.error);
+}
+
+function invalidResponse(
+	method: HttpMethod,
+	path: string,
+	field: string,
+	message: string,
+	cause?: unknown,
+): EsiLeapError {
+	return new EsiLeapError(
+		'invalid_response',
+		`Unexpected ESI Leap response to ${method} ${path}: ${field}: ${message}`,
+		{ field, cause },
+	);
+}
+
+/** A failure while reading a streamed body: bad JSON is the answer's fault, the rest the link's. */
+function streamError(cause: unknown, method: HttpMethod, path: string): EsiLeapError {
+	if (isEsiLeapError(cause)) return cause;
+	if (cause instanceof MalformedJsonError) {
+		return invalidResponse(method, path, cause.field ?? '(body)', cause.reason, cause);
+	}
+	return new EsiLeapError(
+		'network',
+		`ESI Leap's answer to ${method} ${path} broke off: ${describeCause(cause)}`,
+		{ cause },
+	);
 }
 
 function itemPath(collection: string, id: string, field: string): string {

@@ -9,6 +9,7 @@
  * passes. An id is accepted at most once: either when it first passes the cursor, or when it fills
  * a gap (which removes it from the gap list).
  */
+import { KeepBest } from './keepBest';
 
 export interface GapRange {
 	/** First missing id (inclusive). */
@@ -86,6 +87,48 @@ export function newestEventId(events: readonly HasEventId[]): number | undefined
 }
 
 /**
+ * Collects, from ESI's rows as they stream in (any order), exactly what advanceCursor can use:
+ * every row that fills a gap, and the `maxEventsPerPoll + 1` smallest ids above the cursor (the
+ * extra one tells that the poll is truncated). advanceCursor over `rows()` then decides as it
+ * would over the whole answer, in O(maxEventsPerPoll + gap size) memory instead of O(backlog).
+ */
+export class CursorIntake<E extends HasEventId> {
+	private readonly lateArrivals = new Map<number, E>();
+	private readonly fresh: KeepBest<E>;
+	private readonly freshIds = new Set<number>();
+
+	constructor(
+		private readonly state: CursorState,
+		limits: Pick<CursorLimits, 'maxEventsPerPoll'> = DEFAULT_CURSOR_LIMITS,
+	) {
+		this.fresh = new KeepBest<E>(limits.maxEventsPerPoll + 1, (a, b) => a.id < b.id);
+	}
+
+	/** Rows kept so far (for tests and reports: never more than the bound above). */
+	get kept(): number {
+		return this.lateArrivals.size + this.fresh.size;
+	}
+
+	offer(event: E): void {
+		const { id } = event;
+		if (id > this.state.cursor) {
+			// ESI may repeat a row; a repeat must not take a second place.
+			if (this.freshIds.has(id)) return;
+			const dropped = this.fresh.offer(event);
+			if (dropped === event) return;
+			this.freshIds.add(id);
+			if (dropped) this.freshIds.delete(dropped.id);
+		} else if (isInGaps(this.state.gaps, id)) {
+			this.lateArrivals.set(id, event);
+		}
+	}
+
+	rows(): E[] {
+		return [...this.lateArrivals.values(), ...this.fresh.sorted()];
+	}
+}
+
+/**
  * Decide which fetched events to emit and compute the next state. Pure: the caller stores
  * `next` only once the accepted events are handed to n8n.
  */
@@ -104,7 +147,9 @@ export function advanceCursor<E extends HasEventId>(
 	const truncated = fresh.length > limits.maxEventsPerPoll;
 	const freshAccepted = fresh.slice(0, limits.maxEventsPerPoll);
 
-	const newCursor = freshAccepted.length ? freshAccepted[freshAccepted.length - 1].id : state.cursor;
+	const newCursor = freshAccepted.length
+		? freshAccepted[freshAccepted.length - 1].id
+		: state.cursor;
 	const seenIds = new Set(freshAccepted.map((event) => event.id));
 	const lookbackStart = Math.max(state.cursor, newCursor - limits.gapLookback);
 	const newGaps = missingRanges(lookbackStart, newCursor, seenIds, now);

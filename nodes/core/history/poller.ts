@@ -8,8 +8,17 @@
  * in ONE synchronous block, the new cursor is written to the store and the batch is handed to
  * `deliver`. n8n saves static data when a trigger emits, so the cursor it saves is always the one
  * that matches what was emitted, and a failed poll leaves the stored cursor untouched.
+ *
+ * ESI's `GET /v1/events` has no paging: every poll streams the whole answer above the requested
+ * id through `scanEvents` and keeps only what it uses (CursorIntake), so a backlog of any size
+ * costs memory in proportion to `maxEventsPerPoll`, not to the backlog.
  */
-import type { EsiLeapClient, EventListFilters } from '../api/client';
+import {
+	checkEventRow,
+	type EsiLeapClient,
+	type EventListFilters,
+	type ScannedEventRow,
+} from '../api/client';
 import type { EsiEventRow } from '../api/schemas';
 import type { EventPredicate } from '../events/filters';
 import {
@@ -19,19 +28,20 @@ import {
 	type RestLease,
 } from '../events/normalize';
 import type { EsiLeapEvent, ShortEventType } from '../events/types';
+import { KeepBest } from './keepBest';
 import {
 	advanceCursor,
 	createCursorState,
+	CursorIntake,
 	DEFAULT_CURSOR_LIMITS,
 	lastEventIdToRequest,
-	newestEventId,
 	parseCursorState,
 	type CursorLimits,
 	type CursorState,
 	type GapRange,
 } from './cursor';
 
-export type HistoryClient = Pick<EsiLeapClient, 'listEvents' | 'getLease'>;
+export type HistoryClient = Pick<EsiLeapClient, 'scanEvents' | 'getLease'>;
 
 /** Where the first activation starts (later activations continue from the stored cursor). */
 export type StartPosition =
@@ -89,6 +99,8 @@ export interface HistoryPollerOptions {
 export interface PollReport {
 	/** Rows ESI returned. */
 	fetched: number;
+	/** Of those, the rows held in memory to decide the poll (at most maxEventsPerPoll + 1 + gap fillers). */
+	kept: number;
 	/** Rows newly accepted by the cursor (matching or not). */
 	accepted: number;
 	emitted: number;
@@ -104,6 +116,8 @@ export interface PollReport {
 const LEASE_LOOKUP_CONCURRENCY = 4;
 /** A manual test looks up at most this many leases while searching for a match. */
 const MANUAL_LEASE_LOOKUPS = 20;
+/** ...among the newest this many rows that pass the cheap checks (type, resource). */
+const MANUAL_CANDIDATES = 1000;
 
 const SILENT_LOGGER: HistoryLogger = {
 	debug: () => undefined,
@@ -138,10 +152,14 @@ export function serverFilters(selection: HistorySelection): EventListFilters {
 	return filters;
 }
 
+/** The fields the cheap checks read; unchecked rows from a scan qualify too. */
+type RowFields = Partial<Record<'event_type' | 'resource_type' | 'resource_uuid', unknown>>;
+
 /** The cheap checks that need no lease: supported type, chosen type, resource. */
-function rowFilter(selection: HistorySelection): (row: EsiEventRow) => boolean {
+function rowFilter(selection: HistorySelection): (row: RowFields) => boolean {
 	const wanted = new Set<string>(selection.events.map((event) => `esi_leap.lease.${event}`));
 	return (row) =>
+		typeof row.event_type === 'string' &&
 		isSupportedEventType(row.event_type) &&
 		wanted.has(row.event_type) &&
 		(!selection.resourceType || row.resource_type === selection.resourceType) &&
@@ -154,7 +172,7 @@ export class HistoryPoller {
 	private readonly logger: HistoryLogger;
 	private readonly origin: string;
 	private readonly query: EventListFilters;
-	private readonly wantedRow: (row: EsiEventRow) => boolean;
+	private readonly wantedRow: (row: RowFields) => boolean;
 
 	constructor(private readonly options: HistoryPollerOptions) {
 		this.limits = { ...DEFAULT_CURSOR_LIMITS, ...options.limits };
@@ -182,8 +200,10 @@ export class HistoryPoller {
 		const start = this.options.start;
 		let cursor = 0;
 		if (start.kind === 'afterEventId') cursor = start.eventId;
-		if (start.kind === 'now')
-			cursor = newestEventId(await this.options.client.listEvents(this.query)) ?? 0;
+		if (start.kind === 'now') {
+			const scan = await this.options.client.scanEvents(this.query, () => undefined);
+			cursor = scan.newestId ?? 0;
+		}
 		const state = createCursorState(cursor);
 		this.options.store.write({ origin: this.origin, state });
 		this.logger.info('Event history cursor created', { start: this.origin, cursor });
@@ -193,12 +213,13 @@ export class HistoryPoller {
 	/** One poll. Throws (cursor untouched) when ESI or Keystone fails. */
 	async poll(): Promise<PollReport> {
 		const state = await this.initialize();
-		const { step, fetched } = await this.fetchStep(state);
+		const { step, fetched, kept } = await this.fetchStep(state);
 		const candidates = step.accepted.filter(this.wantedRow);
 		const items = await this.normalize(candidates, this.options.leaseDetails === true);
 		const matching = items.filter(this.options.selection.select);
 		const report: PollReport = {
 			fetched,
+			kept,
 			accepted: step.accepted.length,
 			emitted: matching.length,
 			lateArrivals: step.lateArrivals.length,
@@ -228,30 +249,40 @@ export class HistoryPoller {
 
 	/**
 	 * The newest event matching the selection, for a manual test; never touches the store.
-	 * `searched` says how many rows ESI returned, for the "nothing matched" message.
+	 * Only the newest MANUAL_CANDIDATES rows passing the cheap checks are kept while ESI's answer
+	 * streams by. `searched` says how many rows ESI returned, for the "nothing matched" message.
 	 */
 	async findNewestMatching(): Promise<{ event?: EsiLeapEvent; searched: number }> {
-		const rows = await this.options.client.listEvents(this.query);
+		const candidates = new KeepBest<ScannedEventRow>(MANUAL_CANDIDATES, (a, b) => a.id > b.id);
+		const { count } = await this.options.client.scanEvents(this.query, (row) => {
+			if (this.wantedRow(row.value)) candidates.offer(row);
+		});
 		let leaseLookups = 0;
-		for (let index = rows.length - 1; index >= 0; index--) {
-			const row = rows[index];
-			if (!this.wantedRow(row)) continue;
+		for (const candidate of candidates.sorted()) {
+			const row = checkEventRow(candidate);
 			const withLease = this.options.leaseDetails === true && leaseLookups < MANUAL_LEASE_LOOKUPS;
 			if (withLease) leaseLookups++;
 			const [event] = await this.normalize([row], withLease);
-			if (event && this.options.selection.select(event)) return { event, searched: rows.length };
+			if (event && this.options.selection.select(event)) return { event, searched: count };
 		}
-		return { searched: rows.length };
+		return { searched: count };
 	}
 
-	/** Kept apart from poll() so the full response can be collected once the step is computed. */
+	/** Streams ESI's answer, keeping only the rows the cursor can use, then advances the cursor. */
 	private async fetchStep(state: CursorState) {
 		const lastEventId = lastEventIdToRequest(state);
-		const rows = await this.options.client.listEvents({
-			...this.query,
-			...(lastEventId > 0 ? { lastEventId } : {}),
-		});
-		return { step: advanceCursor(state, rows, this.now(), this.limits), fetched: rows.length };
+		const intake = new CursorIntake<ScannedEventRow>(state, this.limits);
+		const { count } = await this.options.client.scanEvents(
+			{ ...this.query, ...(lastEventId > 0 ? { lastEventId } : {}) },
+			(row) => intake.offer(row),
+		);
+		// Only kept rows are checked in full: a row the cursor does not use yet is checked when it does.
+		const rows = intake.rows().map(checkEventRow);
+		return {
+			step: advanceCursor(state, rows, this.now(), this.limits),
+			fetched: count,
+			kept: rows.length,
+		};
 	}
 
 	private async normalize(rows: EsiEventRow[], withLeases: boolean): Promise<EsiLeapEvent[]> {

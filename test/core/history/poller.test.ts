@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import type { EventListFilters } from '../../../nodes/core/api/client';
+import type {
+	EventListFilters,
+	EventScanSummary,
+	ScannedEventRow,
+} from '../../../nodes/core/api/client';
 import type { EsiEventRow, Lease } from '../../../nodes/core/api/schemas';
 import { EsiLeapError } from '../../../nodes/core/errors';
 import { compileSelection } from '../../../nodes/core/events/filters';
@@ -24,6 +28,8 @@ class FakeEsi implements HistoryClient {
 	leaseLookups: string[] = [];
 	failNext = 0;
 	missingLeases = new Set<string>();
+	/** ESI gives no order: when set, every answer comes in a fresh random order. */
+	shuffle?: () => number;
 
 	add(count: number, fields: Partial<EsiEventRow> & { hidden?: boolean } = {}): number[] {
 		const ids: number[] = [];
@@ -69,6 +75,25 @@ class FakeEsi implements HistoryClient {
 				delete copy.hidden;
 				return copy;
 			});
+	}
+
+	async scanEvents(
+		filters: EventListFilters,
+		visit: (row: ScannedEventRow) => void,
+	): Promise<EventScanSummary> {
+		const rows = await this.listEvents(filters);
+		if (this.shuffle) {
+			for (let index = rows.length - 1; index > 0; index--) {
+				const other = Math.floor(this.shuffle() * (index + 1));
+				[rows[index], rows[other]] = [rows[other], rows[index]];
+			}
+		}
+		rows.forEach((value, position) => visit({ id: value.id, position, value }));
+		const newestId = rows.reduce<number | undefined>(
+			(max, row) => (max === undefined || row.id > max ? row.id : max),
+			undefined,
+		);
+		return { count: rows.length, newestId };
 	}
 
 	async getLease(uuid: string): Promise<Lease> {
