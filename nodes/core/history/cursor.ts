@@ -78,14 +78,6 @@ export function lastEventIdToRequest(state: CursorState): number {
 	return oldestGapStart === Infinity ? state.cursor : oldestGapStart - 1;
 }
 
-/** The newest id in a fetched list, or undefined when it is empty. */
-export function newestEventId(events: readonly HasEventId[]): number | undefined {
-	return events.reduce<number | undefined>(
-		(max, event) => (max === undefined || event.id > max ? event.id : max),
-		undefined,
-	);
-}
-
 /**
  * Collects, from ESI's rows as they stream in (any order), exactly what advanceCursor can use:
  * every row that fills a gap, and the `maxEventsPerPoll + 1` smallest ids above the cursor (the

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { createEsiLeapClient, isUuidLike } from '../../../nodes/core/api/client';
+import {
+	checkEventRow,
+	createEsiLeapClient,
+	isUuidLike,
+	type ScannedEventRow,
+} from '../../../nodes/core/api/client';
+import type { HttpRequest, Transport } from '../../../nodes/core/api/transport';
 import { EsiLeapError, type EsiLeapErrorKind } from '../../../nodes/core/errors';
 import { FIXTURES_DIR, captureBody, captureTransport, loadCapture } from '../../helpers/captures';
 
@@ -458,5 +464,124 @@ describe('isUuidLike', () => {
 		expect(isUuidLike('6221af70-3e41-43fa-9a35-bb8ee204b90e')).toBe(true);
 		expect(isUuidLike('6221af703e4143fa9a35bb8ee204b90e')).toBe(true);
 		expect(isUuidLike('fake-node-1')).toBe(false);
+	});
+});
+
+/** Serves one body as a byte stream in 5-byte chunks (2xx), or parsed (other statuses). */
+function streamingClient(status: number, text: string) {
+	const requests: HttpRequest[] = [];
+	let closed = false;
+	const transport: Transport = async (request) => {
+		requests.push(request);
+		if (status < 200 || status >= 300) {
+			return { status, headers: {}, body: JSON.parse(text) as unknown };
+		}
+		const bytes = new TextEncoder().encode(text);
+		async function* body() {
+			try {
+				for (let offset = 0; offset < bytes.length; offset += 5) {
+					yield bytes.subarray(offset, offset + 5);
+				}
+			} finally {
+				closed = true;
+			}
+		}
+		return { status, headers: {}, body: body() };
+	};
+	return { client: createEsiLeapClient(transport), requests, closed: () => closed };
+}
+
+describe('scanEvents', () => {
+	const captured = loadCapture('rest-40-events-all-admin').response.body_text;
+
+	it('streams every row in ESI’s order, asks for a stream, and checks kept rows like listEvents', async () => {
+		const { client, requests } = streamingClient(200, captured);
+		const seen: ScannedEventRow[] = [];
+		const summary = await client.scanEvents({ lastEventId: 3 }, (row) => seen.push(row));
+		const raw = (JSON.parse(captured) as { events: Array<{ id: number }> }).events;
+		expect(requests[0]).toMatchObject({
+			method: 'GET',
+			url: '/v1/events',
+			query: { last_event_id: '3' },
+			responseType: 'stream',
+		});
+		expect(seen.map((row) => row.id)).toEqual(raw.map((event) => event.id));
+		expect(seen.map((row) => row.value)).toEqual(raw);
+		expect(summary).toEqual({
+			count: raw.length,
+			newestId: Math.max(...raw.map((event) => event.id)),
+		});
+		const listed = await clientFor({
+			'GET /v1/events': { status: 200, body: JSON.parse(captured) },
+		}).client.listEvents();
+		expect(seen.map(checkEventRow).sort((a, b) => a.id - b.id)).toEqual(listed);
+	});
+
+	it('reads a parsed body the same way when the transport cannot stream', async () => {
+		const { client } = clientFor({ 'GET /v1/events': { status: 200, body: JSON.parse(captured) } });
+		const ids: number[] = [];
+		const summary = await client.scanEvents({}, (row) => ids.push(row.id));
+		expect(ids.length).toBe(summary.count);
+		expect(summary.count).toBeGreaterThan(0);
+		const empty = await clientFor(['rest-42-events-since-last-id-none-newer']).client.scanEvents(
+			{ lastEventId: 36 },
+			() => undefined,
+		);
+		expect(empty).toEqual({ count: 0, newestId: undefined });
+	});
+
+	it('fails as invalid_response on malformed JSON, a row without an integer id, or a bad field', async () => {
+		const truncated = streamingClient(200, captured.slice(0, 500));
+		expect(await failure(truncated.client.scanEvents({}, () => undefined))).toMatchObject({
+			kind: 'invalid_response',
+			field: '(body)',
+			message: expect.stringMatching(/GET \/v1\/events: \(body\): the document ends early/),
+		});
+
+		const badElement = streamingClient(200, '{"events": [{"id": 1}, {"id": 2,}]}');
+		expect(await failure(badElement.client.scanEvents({}, () => undefined))).toMatchObject({
+			kind: 'invalid_response',
+			field: 'events[1]',
+		});
+		expect(badElement.closed()).toBe(true);
+
+		const badId = streamingClient(200, '{"events": [{"id": 1}, {"id": "2"}]}');
+		expect(await failure(badId.client.scanEvents({}, () => undefined))).toMatchObject({
+			kind: 'invalid_response',
+			field: 'events[1].id',
+		});
+
+		const rows: ScannedEventRow[] = [];
+		const badTime = JSON.parse(captured) as { events: Array<Record<string, unknown>> };
+		badTime.events[2].event_time = 'yesterday';
+		await streamingClient(200, JSON.stringify(badTime)).client.scanEvents({}, (row) =>
+			rows.push(row),
+		);
+		expect(() => checkEventRow(rows[2])).toThrow(
+			expect.objectContaining({ kind: 'invalid_response', field: 'events[2].event_time' }),
+		);
+	});
+
+	it('turns an error status into ESI’s own message, as every other call does', async () => {
+		const forbidden = loadCapture('rest-28-error-401-no-token').response.body_text;
+		const { client } = streamingClient(401, forbidden);
+		expect(await failure(client.scanEvents({}, () => undefined))).toMatchObject({
+			kind: 'unauthorized',
+			esiMessage: 'The request you have made requires authentication.',
+		});
+	});
+
+	it('maps a stream that breaks off to a retryable network error', async () => {
+		const transport: Transport = async () => ({
+			status: 200,
+			headers: {},
+			body: (async function* () {
+				yield new TextEncoder().encode('{"events": [{"id": 1}');
+				throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+			})(),
+		});
+		const error = await failure(createEsiLeapClient(transport).scanEvents({}, () => undefined));
+		expect(error).toMatchObject({ kind: 'network', retryable: true });
+		expect(error.message).toMatch(/broke off: socket hang up \(ECONNRESET\)/);
 	});
 });

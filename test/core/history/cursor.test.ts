@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
 	advanceCursor,
 	createCursorState,
+	CursorIntake,
 	DEFAULT_CURSOR_LIMITS,
 	lastEventIdToRequest,
-	newestEventId,
 	parseCursorState,
+	type CursorLimits,
 	type CursorState,
 } from '../../../nodes/core/history/cursor';
 
@@ -111,22 +112,13 @@ describe('history cursor', () => {
 		visibleAfterPoll.forEach((batch, poll) => {
 			visible.push(...batch);
 			const from = lastEventIdToRequest(state);
-			const step = advanceCursor(
-				state,
-				events(...visible.filter((id) => id > from)),
-				poll * 1000,
-			);
+			const step = advanceCursor(state, events(...visible.filter((id) => id > from)), poll * 1000);
 			emitted.push(...ids(step.accepted));
 			state = step.next;
 		});
 		expect([...emitted].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 		expect(new Set(emitted).size).toBe(emitted.length);
 		expect(state.gaps).toEqual([]);
-	});
-
-	it('finds the newest id of an unordered list', () => {
-		expect(newestEventId(events(3, 9, 4))).toBe(9);
-		expect(newestEventId([])).toBeUndefined();
 	});
 
 	it('reads back only well-formed state from static data', () => {
@@ -145,5 +137,84 @@ describe('history cursor', () => {
 	it('rejects a negative or fractional starting cursor', () => {
 		expect(() => createCursorState(-1)).toThrow(/whole number/);
 		expect(() => createCursorState(1.5)).toThrow(/whole number/);
+	});
+});
+
+function random(seed: number) {
+	let state = seed >>> 0 || 1;
+	return () => {
+		state ^= state << 13;
+		state ^= state >>> 17;
+		state ^= state << 5;
+		return (state >>> 0) / 2 ** 32;
+	};
+}
+
+describe('CursorIntake', () => {
+	const intakeOf = (state: CursorState, rows: Array<{ id: number }>, limits: CursorLimits) => {
+		const intake = new CursorIntake(state, limits);
+		for (const row of rows) intake.offer(row);
+		return intake;
+	};
+
+	it('keeps the smallest new ids, one more than a poll takes, whatever the order', () => {
+		const intake = intakeOf(createCursorState(10), events(30, 12, 11, 25, 13, 9, 14), {
+			...DEFAULT_CURSOR_LIMITS,
+			maxEventsPerPoll: 3,
+		});
+		expect(ids(intake.rows())).toEqual([11, 12, 13, 14]);
+		expect(intake.kept).toBe(4);
+	});
+
+	it('keeps every row that fills a gap and nothing else at or below the cursor', () => {
+		const state: CursorState = { version: 1, cursor: 20, gaps: [{ from: 5, to: 7, seenAt: 0 }] };
+		const intake = intakeOf(state, events(4, 5, 6, 8, 20, 21), DEFAULT_CURSOR_LIMITS);
+		expect(ids(intake.rows())).toEqual([5, 6, 21]);
+	});
+
+	it('gives a repeated id one place only', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, maxEventsPerPoll: 2 };
+		const intake = intakeOf(createCursorState(0), events(1, 1, 1, 2, 3, 3, 4), limits);
+		expect(ids(intake.rows())).toEqual([1, 2, 3]);
+		expect(advanceCursor(createCursorState(0), intake.rows(), 0, limits).truncated).toBe(true);
+	});
+
+	it('leads advanceCursor to the same step as the whole answer, in any order (random cases)', () => {
+		const next = random(2024);
+		for (let round = 0; round < 300; round++) {
+			const limits: CursorLimits = {
+				graceMs: 1000,
+				maxEventsPerPoll: 1 + Math.floor(next() * 20),
+				maxGapRanges: 1 + Math.floor(next() * 10),
+				gapLookback: 1 + Math.floor(next() * 50),
+			};
+			const cursor = Math.floor(next() * 60);
+			const gaps = [];
+			for (let from = 1; from < cursor; from += 2 + Math.floor(next() * 8)) {
+				if (next() < 0.4) {
+					const to = Math.min(cursor, from + Math.floor(next() * 3));
+					gaps.push({ from, to, seenAt: Math.floor(next() * 2000) });
+					from = to;
+				}
+			}
+			const state: CursorState = { version: 1, cursor, gaps };
+			const answer: Array<{ id: number; name: string }> = [];
+			for (let id = lastEventIdToRequest(state) + 1; id <= cursor + 80; id++) {
+				if (next() < 0.7) answer.push(...events(id));
+				if (next() < 0.05) answer.push(...events(id)); // a repeat
+			}
+			for (let index = answer.length - 1; index > 0; index--) {
+				const other = Math.floor(next() * (index + 1));
+				[answer[index], answer[other]] = [answer[other], answer[index]];
+			}
+			const now = 1500;
+			const intake = intakeOf(state, answer, limits);
+			expect(intake.kept).toBeLessThanOrEqual(
+				limits.maxEventsPerPoll + 1 + gaps.reduce((sum, gap) => sum + gap.to - gap.from + 1, 0),
+			);
+			expect(advanceCursor(state, intake.rows(), now, limits)).toEqual(
+				advanceCursor(state, answer, now, limits),
+			);
+		}
 	});
 });

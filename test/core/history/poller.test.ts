@@ -318,6 +318,50 @@ describe('HistoryPoller', () => {
 		expect(h.esi.leaseLookups.sort()).toEqual([LEASE, 'gone-lease'].sort());
 	});
 
+	it('polls the same whatever order ESI answers in: batches, truncation, gaps, late arrivals, abandoned gaps', async () => {
+		/** One scripted run: a backlog, hidden ids revealed later or never, time passing. */
+		async function run(shuffle?: () => number) {
+			const h = harness({
+				start: { kind: 'beginning' },
+				limits: { maxEventsPerPoll: 7, graceMs: 60_000, gapLookback: 20 },
+			});
+			h.esi.shuffle = shuffle;
+			const hidden = [3, 4, 9, 15, 16, 17, 40, 41];
+			h.esi.add(60);
+			h.esi.rows.forEach((row) => (row.hidden = hidden.includes(row.id)));
+			const reports = [];
+			for (let poll = 0; poll < 14; poll++) {
+				if (poll === 3) h.esi.reveal([4, 16]);
+				if (poll === 8) h.esi.reveal([40]);
+				if (poll === 12) h.esi.reveal([41]);
+				h.clock.now += 10_000;
+				const report = await h.poller.poll();
+				reports.push({ ...report, gaps: h.stored.value?.state.gaps });
+			}
+			return { reports, batches: h.batches.map((batch) => batch.map((event) => event.event_id)) };
+		}
+
+		const ordered = await run();
+		// The run covers what matters: truncated polls, late arrivals, gaps given up on.
+		expect(ordered.reports.some((report) => report.truncated)).toBe(true);
+		expect(ordered.reports.some((report) => report.lateArrivals > 0)).toBe(true);
+		expect(ordered.reports.some((report) => report.abandonedGaps.length > 0)).toBe(true);
+		expect(ordered.reports.every((report) => report.kept <= 8 + 8)).toBe(true);
+		const emitted = ordered.batches.flat();
+		expect(new Set(emitted).size).toBe(emitted.length);
+		expect(emitted).toEqual(expect.arrayContaining([4, 16, 40]));
+		expect(emitted).not.toContain(41);
+
+		for (const seed of [1, 2, 3, 4, 5]) {
+			let state = seed * 2654435761;
+			const shuffle = () => {
+				state = (state * 1103515245 + 12345) % 2 ** 31;
+				return state / 2 ** 31;
+			};
+			expect(await run(shuffle)).toEqual(ordered);
+		}
+	});
+
 	it('emits an event committed late (out of order) once, within the grace window', async () => {
 		const h = harness({ limits: { graceMs: 60_000 } });
 		await h.poller.initialize();

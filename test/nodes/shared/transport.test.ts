@@ -1,5 +1,6 @@
 import type { IAllExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 
 import { createEsiLeapClient } from '../../../nodes/core/api/client';
@@ -8,7 +9,7 @@ import {
 	toN8nRequestOptions,
 	transportOverHttpRequest,
 } from '../../../nodes/shared/transport';
-import { captureBody } from '../../helpers/captures';
+import { captureBody, loadCapture } from '../../helpers/captures';
 
 const node = {
 	id: '1',
@@ -143,5 +144,72 @@ describe('transportOverHttpRequest', () => {
 		});
 		expect(response).toEqual({ status: 201, headers: { 'x-subject-token': 't' }, body: {} });
 		expect(seen[0]).toMatchObject({ skipSslCertificateValidation: true, body: { a: 1 } });
+	});
+});
+
+describe('esiLeapApiTransport, streamed answers (encoding: stream, as axios hands them over)', () => {
+	const eventsText = loadCapture('rest-40-events-all-admin').response.body_text;
+	const readable = (text: string) => Readable.from([Buffer.from(text)]);
+	const unauthorizedText = loadCapture('rest-28-error-401-no-token').response.body_text;
+
+	it('asks n8n for a stream and hands a 2xx stream to the client unread', async () => {
+		const { context, calls } = scriptedContext([
+			() => ({ statusCode: 200, headers: {}, body: readable(eventsText) }),
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		const ids: number[] = [];
+		const summary = await client.scanEvents({}, (row) => ids.push(row.id));
+		expect(calls[0]).toMatchObject({ encoding: 'stream', url: '/v1/events' });
+		expect(ids).toEqual(
+			(JSON.parse(eventsText) as { events: Array<{ id: number }> }).events.map((event) => event.id),
+		);
+		expect(summary.count).toBe(ids.length);
+		expect(toN8nRequestOptions({ method: 'GET', url: '/v1/leases' })).not.toHaveProperty(
+			'encoding',
+		);
+	});
+
+	it('reads a returned error stream for ESI’s message', async () => {
+		const { context } = scriptedContext([
+			() => ({
+				statusCode: 500,
+				headers: {},
+				body: readable(JSON.stringify({ faultstring: 'Boom from ESI', debuginfo: null })),
+			}),
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		await expect(client.scanEvents({}, () => undefined)).rejects.toMatchObject({
+			kind: 'server',
+			status: 500,
+			esiMessage: 'Boom from ESI',
+		});
+	});
+
+	it('reads the stream inside a thrown 401 (after n8n’s refresh) for ESI’s message', async () => {
+		const { context, calls } = scriptedContext([
+			() => {
+				throw new NodeApiError(node, axiosError(401, readable(unauthorizedText)) as never);
+			},
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		await expect(client.scanEvents({}, () => undefined)).rejects.toMatchObject({
+			kind: 'unauthorized',
+			esiMessage: 'The request you have made requires authentication.',
+		});
+		expect(calls).toHaveLength(1);
+	});
+
+	it('on an n8n that ignored the except list, reads the 401 stream and re-sends, streaming again', async () => {
+		const { context, calls } = scriptedContext([
+			() => ({ statusCode: 401, headers: {}, body: readable(unauthorizedText) }),
+			() => ({ statusCode: 200, headers: {}, body: readable(eventsText) }),
+		]);
+		const client = createEsiLeapClient(esiLeapApiTransport(context));
+		const summary = await client.scanEvents({}, () => undefined);
+		expect(summary.count).toBeGreaterThan(0);
+		expect(calls.map((options) => [options.encoding, options.ignoreHttpStatusErrors])).toEqual([
+			['stream', { ignore: true, except: [401] }],
+			['stream', false],
+		]);
 	});
 });
