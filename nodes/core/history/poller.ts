@@ -214,7 +214,7 @@ export class HistoryPoller {
 	async poll(): Promise<PollReport> {
 		const state = await this.initialize();
 		const { step, fetched, kept } = await this.fetchStep(state);
-		const candidates = step.accepted.filter(this.wantedRow);
+		const candidates = this.checkAccepted(step.accepted).filter(this.wantedRow);
 		const items = await this.normalize(candidates, this.options.leaseDetails === true);
 		const matching = items.filter(this.options.selection.select);
 		const report: PollReport = {
@@ -276,13 +276,32 @@ export class HistoryPoller {
 			{ ...this.query, ...(lastEventId > 0 ? { lastEventId } : {}) },
 			(row) => intake.offer(row),
 		);
-		// Only kept rows are checked in full: a row the cursor does not use yet is checked when it does.
-		const rows = intake.rows().map(checkEventRow);
+		const kept = intake.rows();
 		return {
-			step: advanceCursor(state, rows, this.now(), this.limits),
+			step: advanceCursor(state, kept, this.now(), this.limits),
 			fetched: count,
-			kept: rows.length,
+			kept: kept.length,
 		};
+	}
+
+	/**
+	 * The full check of the rows the cursor accepted (only those: a backlog is not validated row by
+	 * row on every poll). A row ESI Leap returned malformed can never become valid, so it is
+	 * skipped with a warning instead of blocking the cursor for good.
+	 */
+	private checkAccepted(rows: ScannedEventRow[]): EsiEventRow[] {
+		const checked: EsiEventRow[] = [];
+		for (const row of rows) {
+			try {
+				checked.push(checkEventRow(row));
+			} catch (error) {
+				this.logger.warn('Skipped an event row ESI Leap returned malformed', {
+					eventId: row.id,
+					error: (error as Error).message,
+				});
+			}
+		}
+		return checked;
 	}
 
 	private async normalize(rows: EsiEventRow[], withLeases: boolean): Promise<EsiLeapEvent[]> {

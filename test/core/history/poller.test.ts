@@ -189,6 +189,22 @@ describe('HistoryPoller', () => {
 		expect(h.stored.value).toEqual({ origin: 'now', state: { version: 1, cursor: 5, gaps: [] } });
 	});
 
+	it('skips a row ESI returned malformed, with a warning, and moves the cursor past it', async () => {
+		const warnings: Array<Record<string, unknown> | undefined> = [];
+		const logger = { debug: () => undefined, info: () => undefined, error: () => undefined };
+		const h = harness({ logger: { ...logger, warn: (_message, meta) => warnings.push(meta) } });
+		await h.poller.initialize();
+		h.esi.add(1);
+		h.esi.add(1, { event_time: 42 as unknown as string });
+		h.esi.add(1);
+		const report = await h.poller.poll();
+		expect(emittedIds(h.batches)).toEqual([1, 3]);
+		expect(report.cursor).toBe(3);
+		expect(warnings).toEqual([expect.objectContaining({ eventId: 2 })]);
+		await h.poller.poll();
+		expect(warnings).toHaveLength(1);
+	});
+
 	it('emits each new event once, with the cursor stored before the batch is delivered', async () => {
 		const h = harness();
 		h.esi.add(2);
