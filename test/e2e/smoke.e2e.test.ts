@@ -143,4 +143,28 @@ describe('n8n e2e harness (regular mode)', () => {
 			expect(await n8n.hasCredentialType(credential.name!), file).toBe(true);
 		}
 	});
+
+	it('accepts every example workflow: its node types and versions exist in this n8n', async () => {
+		const folder = path.resolve(__dirname, '../../examples');
+		const files = fs.readdirSync(folder).filter((file) => file.endsWith('.json'));
+		expect(files.length).toBeGreaterThan(0);
+		for (const file of files) {
+			const example = JSON.parse(fs.readFileSync(path.join(folder, file), 'utf8')) as Workflow & {
+				nodes: Array<{ name: string; type: string; typeVersion: number; credentials?: unknown }>;
+			};
+			for (const node of example.nodes) {
+				const known = await n8n.nodeType(node.type, node.typeVersion);
+				expect(known, `${file}: ${node.name} (${node.type} v${node.typeVersion})`).toBeDefined();
+			}
+			// Imported as a user would (credentials are picked after import, so none are attached).
+			const id = await n8n.api<{ id: string }>('POST', '/workflows', {
+				name: example.name,
+				nodes: example.nodes.map((node) => ({ ...node, credentials: undefined })),
+				connections: example.connections,
+				settings: example.settings ?? {},
+			});
+			const stored = await n8n.api<{ nodes: unknown[] }>('GET', `/workflows/${id.id}`);
+			expect(stored.nodes, file).toHaveLength(example.nodes.length);
+		}
+	});
 });
