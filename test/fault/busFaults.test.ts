@@ -1,25 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel } from 'amqplib';
-import type { IDataObject, ITriggerResponse } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { RETRY_HEADER } from '../../nodes/core/bus/ackPolicy';
-import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
 import { loadAmqpCaptures, withMessageId } from '../helpers/fixtures';
 import type { AmqpCapture } from '../helpers/fixtures';
 import {
 	brokerSettings,
-	cleanup,
-	declareOsloExchange,
 	drainQueue,
 	messageCount,
-	openTestBroker,
 	publishCapture,
-	uniqueName,
 	waitFor,
 } from '../helpers/rabbit';
+import { BusTriggers, closeOsloTestBed, openOsloTestBed } from '../helpers/busTestBed';
 import { TcpProxy } from '../helpers/tcpProxy';
-import { createFakeTrigger } from '../helpers/triggerContext';
 import type {
 	ExecutionBehaviour,
 	FakeTrigger,
@@ -35,18 +31,8 @@ import { expectNoSecrets } from './secrets';
  */
 
 const captures = loadAmqpCaptures();
-const ALL_EVENTS = [
-	'fulfill.start',
-	'fulfill.end',
-	'fulfill.error',
-	'delete.start',
-	'delete.end',
-	'delete.error',
-];
 const STREAM = 10_000;
 const PREFETCH = 10;
-const node = new EsiLeapTrigger();
-const everyFake: FakeTrigger[] = [];
 
 /** A captured body with a fresh message id, and that id. */
 function fresh(index: number): { id: string; capture: AmqpCapture; body: Buffer } {
@@ -62,33 +48,30 @@ describe('Message Bus mode under faults (real RabbitMQ)', () => {
 	let channel: Channel;
 	let exchange: string;
 	let queue: string;
-	const running: Array<{ fake: FakeTrigger; response: ITriggerResponse }> = [];
+	const triggers = new BusTriggers();
 	let proxy: TcpProxy | undefined;
 
 	beforeEach(async () => {
-		({ connection, channel } = await openTestBroker());
-		exchange = uniqueName('openstack.fault');
-		queue = uniqueName('esi-leap-fault');
-		await declareOsloExchange(channel, exchange);
+		({ connection, channel, exchange, queue } = await openOsloTestBed({
+			exchange: 'openstack.fault',
+			queue: 'esi-leap-fault',
+		}));
 	});
 
 	afterEach(async () => {
-		for (const { fake, response } of running.splice(0)) {
-			fake.releaseHanging();
-			await response.closeFunction?.();
-		}
+		await triggers.closeAll();
 		await proxy?.stop();
 		proxy = undefined;
-		await cleanup(connection, { exchanges: [exchange], queues: [queue, `${queue}.dead`] });
+		await closeOsloTestBed({ connection, exchange, queue });
 	});
 
 	afterAll(() => {
 		const { password, username } = brokerSettings();
-		expect(everyFake.length).toBeGreaterThan(0);
+		expect(triggers.every.length).toBeGreaterThan(0);
 		// The bus password; with the default guest/guest it equals the user name, so the check
 		// is on the forms a leak would take rather than the bare word.
 		expectNoSecrets(
-			everyFake.map((fake) => fake.allText()),
+			triggers.every.map((fake) => fake.allText()),
 			[`${username}:${password}@`, `"password":"${password}"`, `password=${password}`],
 		);
 	});
@@ -98,30 +81,12 @@ describe('Message Bus mode under faults (real RabbitMQ)', () => {
 		execute?: FakeTriggerOptions['execute'],
 		port = brokerSettings().port,
 	): Promise<FakeTrigger> {
-		const settings = brokerSettings();
-		const fake = createFakeTrigger({
-			parameters: {
-				queueName: queue,
-				events: ALL_EVENTS,
-				...parameters,
-				options: { exchange, ...(parameters.options as IDataObject) },
-			},
-			credentials: {
-				esiLeapMessageBusApi: {
-					host: settings.host,
-					port,
-					vhost: settings.vhost,
-					username: settings.username,
-					password: settings.password,
-					heartbeat: 5,
-				},
-			},
-			execute,
-		});
-		everyFake.push(fake);
-		const response = await node.trigger.call(fake.context);
-		running.push({ fake, response });
-		return fake;
+		return await triggers.activate(
+			{ exchange, queue },
+			{ events: [...SHORT_EVENT_TYPES], ...parameters },
+			{ execute },
+			port,
+		);
 	}
 
 	it(`loses nothing when the connection is force-closed repeatedly during a ${STREAM}-message stream; redeliveries stay within the prefetch window and are skipped by deduplication`, async () => {

@@ -13,14 +13,12 @@ import { planTopology } from '../../nodes/core/bus/topology';
 import { loadAmqpCaptures, withMessageId } from '../helpers/fixtures';
 import {
 	brokerSettings,
-	cleanup,
-	declareOsloExchange,
 	messageCount,
-	openTestBroker,
 	publishCapture,
 	uniqueName,
 	waitFor,
 } from '../helpers/rabbit';
+import { closeOsloTestBed, openOsloTestBed } from '../helpers/busTestBed';
 import { TcpProxy } from '../helpers/tcpProxy';
 
 const captures = loadAmqpCaptures();
@@ -35,10 +33,10 @@ describe('BusConsumer on the real broker', () => {
 	let proxy: TcpProxy | undefined;
 
 	beforeEach(async () => {
-		({ connection, channel } = await openTestBroker());
-		exchange = uniqueName('openstack.test');
-		queue = uniqueName('esi-leap-test.queue');
-		await declareOsloExchange(channel, exchange);
+		({ connection, channel, exchange, queue } = await openOsloTestBed({
+			exchange: 'openstack.test',
+			queue: 'esi-leap-test.queue',
+		}));
 	});
 
 	afterEach(async () => {
@@ -46,7 +44,7 @@ describe('BusConsumer on the real broker', () => {
 		consumer = undefined;
 		await proxy?.stop();
 		proxy = undefined;
-		await cleanup(connection, { exchanges: [exchange], queues: [queue, `${queue}.dead`] });
+		await closeOsloTestBed({ connection, exchange, queue });
 	});
 
 	function makeConsumer(

@@ -4,6 +4,7 @@ import { decodeNotification } from '../../../nodes/core/events/envelope';
 import { compileSelection, FilterConfigError, getByPath } from '../../../nodes/core/events/filters';
 import type { FilterOperator, PayloadFilterSpec } from '../../../nodes/core/events/filters';
 import { normalizeBusNotification } from '../../../nodes/core/events/normalize';
+import { SHORT_EVENT_TYPES } from '../../../nodes/core/events/types';
 import type { EsiLeapEvent, ShortEventType } from '../../../nodes/core/events/types';
 import { loadCapture } from '../../helpers/fixtures';
 
@@ -35,14 +36,7 @@ describe('compileSelection: event types', () => {
 });
 
 describe('compileSelection: payload filters on the normalized item', () => {
-	const all = [
-		'fulfill.start',
-		'fulfill.end',
-		'fulfill.error',
-		'delete.start',
-		'delete.end',
-		'delete.error',
-	] as const;
+	const all = SHORT_EVENT_TYPES;
 	const one = (filter: PayloadFilterSpec) => compileSelection({ events: all, filters: [filter] });
 
 	it('equals and not equals compare the text of the value (numbers included)', () => {

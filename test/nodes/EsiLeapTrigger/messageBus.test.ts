@@ -1,25 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
-import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { decodeNotification } from '../../../nodes/core/events/envelope';
 import { normalizeBusNotification } from '../../../nodes/core/events/normalize';
+import { SHORT_EVENT_TYPES } from '../../../nodes/core/events/types';
 import { EsiLeapTrigger } from '../../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import type { AmqpCapture } from '../../helpers/fixtures';
 import { loadAmqpCaptures, loadCapture, withMessageId } from '../../helpers/fixtures';
 import {
 	brokerSettings,
-	cleanup,
-	declareOsloExchange,
 	drainQueue,
 	messageCount,
-	openTestBroker,
 	publishCapture,
 	uniqueName,
 	waitFor,
 } from '../../helpers/rabbit';
+import { BusTriggers, closeOsloTestBed, openOsloTestBed } from '../../helpers/busTestBed';
 import { createFakeTrigger } from '../../helpers/triggerContext';
 import type { FakeTrigger, FakeTriggerOptions } from '../../helpers/triggerContext';
 import { TcpProxy } from '../../helpers/tcpProxy';
@@ -30,14 +29,7 @@ import { TcpProxy } from '../../helpers/tcpProxy';
  */
 
 const captures = loadAmqpCaptures();
-const ALL_EVENTS = [
-	'fulfill.start',
-	'fulfill.end',
-	'fulfill.error',
-	'delete.start',
-	'delete.end',
-	'delete.error',
-];
+const ALL_EVENTS = [...SHORT_EVENT_TYPES];
 const node = new EsiLeapTrigger();
 
 function expectedItem(capture: AmqpCapture) {
@@ -57,63 +49,30 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 	let exchange: string;
 	let queue: string;
 	const extraQueues: string[] = [];
-	const running: Array<{ fake: FakeTrigger; response: ITriggerResponse }> = [];
+	const triggers = new BusTriggers();
+	const running = triggers.running;
 	let proxy: TcpProxy | undefined;
 
 	beforeEach(async () => {
-		({ connection, channel } = await openTestBroker());
-		exchange = uniqueName('openstack.test');
-		queue = uniqueName('esi-leap-node-test');
-		await declareOsloExchange(channel, exchange);
+		({ connection, channel, exchange, queue } = await openOsloTestBed({
+			exchange: 'openstack.test',
+			queue: 'esi-leap-node-test',
+		}));
 	});
 
 	afterEach(async () => {
-		for (const { fake, response } of running.splice(0)) {
-			fake.releaseHanging();
-			await response.closeFunction?.();
-		}
+		await triggers.closeAll();
 		await proxy?.stop();
 		proxy = undefined;
-		await cleanup(connection, {
-			exchanges: [exchange],
-			queues: [queue, `${queue}.dead`, ...extraQueues.splice(0)],
-		});
+		await closeOsloTestBed({ connection, exchange, queue }, extraQueues.splice(0));
 	});
 
-	async function activate(
+	const activate = (
 		parameters: IDataObject,
 		extra: Partial<FakeTriggerOptions> = {},
 		port = brokerSettings().port,
-	): Promise<FakeTrigger> {
-		const settings = brokerSettings();
-		const fake = createFakeTrigger({
-			parameters: {
-				queueName: queue,
-				...parameters,
-				options: { exchange, ...(parameters.options as IDataObject) },
-			},
-			credentials: {
-				esiLeapMessageBusApi: {
-					host: settings.host,
-					port,
-					vhost: settings.vhost,
-					username: settings.username,
-					password: settings.password,
-					heartbeat: 5,
-				},
-			},
-			...extra,
-		});
-		const response = await node.trigger.call(fake.context);
-		running.push({ fake, response });
-		return fake;
-	}
-
-	async function deactivate(fake: FakeTrigger) {
-		const index = running.findIndex((entry) => entry.fake === fake);
-		const [{ response }] = running.splice(index, 1);
-		await response.closeFunction?.();
-	}
+	) => triggers.activate({ exchange, queue }, parameters, extra, port);
+	const deactivate = (fake: FakeTrigger) => triggers.deactivate(fake);
 
 	const executed = (fake: FakeTrigger) =>
 		fake.emissions.filter((emission) => emission.fate === 'executed');

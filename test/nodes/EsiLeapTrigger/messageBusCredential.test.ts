@@ -3,30 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { brokerSettingsFromCredentials } from '../../../nodes/EsiLeapTrigger/brokerSettings';
 import { esiLeapMessageBusApiTest } from '../../../nodes/EsiLeapTrigger/methods/credentialTest';
-import {
-	brokerSettings,
-	cleanup,
-	declareOsloExchange,
-	openTestBroker,
-	uniqueName,
-} from '../../helpers/rabbit';
+import { busCredentialData } from '../../helpers/busTestBed';
+import { cleanup, declareOsloExchange, openTestBroker, uniqueName } from '../../helpers/rabbit';
 
 const testFunctions = {} as ICredentialTestFunctions;
-
-function credentialData(
-	overrides: ICredentialDataDecryptedObject = {},
-): ICredentialDataDecryptedObject {
-	const settings = brokerSettings();
-	return {
-		host: settings.host,
-		port: settings.port,
-		vhost: settings.vhost,
-		username: settings.username,
-		password: settings.password,
-		heartbeat: 30,
-		...overrides,
-	};
-}
 
 async function runTest(data: ICredentialDataDecryptedObject) {
 	return await esiLeapMessageBusApiTest.call(testFunctions, {
@@ -51,7 +31,7 @@ describe('esiLeapMessageBusApiTest on the real broker', () => {
 	});
 
 	it('connects and finds the exchange', async () => {
-		await expect(runTest(credentialData({ testExchange: exchange }))).resolves.toEqual({
+		await expect(runTest(busCredentialData({ testExchange: exchange }))).resolves.toEqual({
 			status: 'OK',
 			message: `Connected; exchange "${exchange}" exists`,
 		});
@@ -59,7 +39,7 @@ describe('esiLeapMessageBusApiTest on the real broker', () => {
 
 	it('reports a missing exchange without declaring it', async () => {
 		const missing = uniqueName('openstack.none');
-		const result = await runTest(credentialData({ testExchange: missing }));
+		const result = await runTest(busCredentialData({ testExchange: missing }));
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(
 			new RegExp(`exchange "${missing.replace(/\./g, '\\.')}" was not found`),
@@ -71,7 +51,7 @@ describe('esiLeapMessageBusApiTest on the real broker', () => {
 
 	it('reports a refused login without echoing the password', async () => {
 		const password = 'wrong-password-SECRET';
-		const result = await runTest(credentialData({ testExchange: exchange, password }));
+		const result = await runTest(busCredentialData({ testExchange: exchange, password }));
 		expect(result.status).toBe('Error');
 		expect(result.message).toMatch(/Could not connect to amqp:\/\/.*ACCESS_REFUSED|403/);
 		expect(result.message).not.toContain(password);

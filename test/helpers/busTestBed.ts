@@ -1,0 +1,108 @@
+import type { Channel, ChannelModel } from 'amqplib';
+import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
+
+import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { brokerSettings, cleanup, declareOsloExchange, openTestBroker, uniqueName } from './rabbit';
+import { createFakeTrigger } from './triggerContext';
+import type { FakeTrigger, FakeTriggerOptions } from './triggerContext';
+
+/**
+ * What every bus test on the real broker sets up the same way: a per-test exchange declared
+ * like oslo's `openstack`, a queue name of its own, and the Message Bus triggers it started.
+ */
+
+export interface OsloTestBed {
+	connection: ChannelModel;
+	channel: Channel;
+	exchange: string;
+	queue: string;
+}
+
+/** Opens the test-side connection and declares a fresh oslo exchange; names one queue. */
+export async function openOsloTestBed(prefixes: {
+	exchange: string;
+	queue: string;
+}): Promise<OsloTestBed> {
+	const { connection, channel } = await openTestBroker();
+	const exchange = uniqueName(prefixes.exchange);
+	const queue = uniqueName(prefixes.queue);
+	await declareOsloExchange(channel, exchange);
+	return { connection, channel, exchange, queue };
+}
+
+/** Deletes the bed's exchange, its queue and that queue's dead-letter queue, then disconnects. */
+export async function closeOsloTestBed(
+	bed: Pick<OsloTestBed, 'connection' | 'exchange' | 'queue'>,
+	extraQueues: string[] = [],
+): Promise<void> {
+	await cleanup(bed.connection, {
+		exchanges: [bed.exchange],
+		queues: [bed.queue, `${bed.queue}.dead`, ...extraQueues],
+	});
+}
+
+/** The ESI Leap Message Bus credential pointing at the test broker. */
+export function busCredentialData(
+	overrides: ICredentialDataDecryptedObject = {},
+): ICredentialDataDecryptedObject {
+	const settings = brokerSettings();
+	return {
+		host: settings.host,
+		port: settings.port,
+		vhost: settings.vhost,
+		username: settings.username,
+		password: settings.password,
+		heartbeat: 30,
+		...overrides,
+	};
+}
+
+export interface RunningTrigger {
+	fake: FakeTrigger;
+	response: ITriggerResponse;
+}
+
+/** Message Bus triggers activated through the node's trigger() on the n8n 2.x fake. */
+export class BusTriggers {
+	/** Still active; `closeAll` closes them. */
+	readonly running: RunningTrigger[] = [];
+	/** Every fake ever activated, for scans over all of them (e.g. for leaked secrets). */
+	readonly every: FakeTrigger[] = [];
+	private readonly node = new EsiLeapTrigger();
+
+	/** Consumes the bed's queue from its exchange; `parameters.options` adds to the exchange. */
+	async activate(
+		bed: Pick<OsloTestBed, 'exchange' | 'queue'>,
+		parameters: IDataObject,
+		extra: Partial<FakeTriggerOptions> = {},
+		port = brokerSettings().port,
+	): Promise<FakeTrigger> {
+		const fake = createFakeTrigger({
+			parameters: {
+				queueName: bed.queue,
+				...parameters,
+				options: { exchange: bed.exchange, ...(parameters.options as IDataObject) },
+			},
+			credentials: { esiLeapMessageBusApi: busCredentialData({ port, heartbeat: 5 }) },
+			...extra,
+		});
+		this.every.push(fake);
+		const response = await this.node.trigger.call(fake.context);
+		this.running.push({ fake, response });
+		return fake;
+	}
+
+	async deactivate(fake: FakeTrigger): Promise<void> {
+		const index = this.running.findIndex((entry) => entry.fake === fake);
+		const [{ response }] = this.running.splice(index, 1);
+		await response.closeFunction?.();
+	}
+
+	/** Releases hanging executions so each close can finish, then closes every running trigger. */
+	async closeAll(): Promise<void> {
+		for (const { fake, response } of this.running.splice(0)) {
+			fake.releaseHanging();
+			await response.closeFunction?.();
+		}
+	}
+}
