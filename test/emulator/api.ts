@@ -118,6 +118,43 @@ function queryTime(name: string, value: string | undefined): NaiveTime | undefin
 	return parsed;
 }
 
+/** A query's pair of times, e.g. start_time and end_time, each parsed (400 when unreadable). */
+function queryPeriod(
+	args: Record<string, string | undefined>,
+	startName: string,
+	endName: string,
+): { start?: NaiveTime; end?: NaiveTime } {
+	return { start: queryTime(startName, args[startName]), end: queryTime(endName, args[endName]) };
+}
+
+/** ESI answers 500 with `message` unless both times or neither are given, start before end. */
+function requireWholePeriod(period: { start?: NaiveTime; end?: NaiveTime }, message: string) {
+	const { start, end } = period;
+	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
+		raise(500, message);
+	}
+}
+
+/** The status query of list calls: 'default' means `defaults`, 'any' every status. */
+function statusMatches(query: string, defaults: readonly string[], status: string): boolean {
+	return query === 'default' ? defaults.includes(status) : query === 'any' || status === query;
+}
+
+/** The resource_type, resource_uuid and resource_class filters offer and lease lists share. */
+function resourceMatches(
+	db: Database,
+	filter: { type?: string; uuid?: string },
+	resourceClass: string | undefined,
+	item: { resourceType: ResourceType; resourceUuid: string },
+): boolean {
+	if (filter.type !== undefined && item.resourceType !== filter.type) return false;
+	if (filter.uuid !== undefined && item.resourceUuid !== filter.uuid) return false;
+	return (
+		resourceClass === undefined ||
+		describeResource(db, item.resourceType, item.resourceUuid).resourceClass === resourceClass
+	);
+}
+
 interface AttributeSpec {
 	name: string;
 	readOnly?: boolean;
@@ -468,40 +505,26 @@ function listOffers(
 		'available_end_time',
 		'status',
 	]);
-	const start = queryTime('start_time', args.start_time);
-	const end = queryTime('end_time', args.end_time);
-	const availableStart = queryTime('available_start_time', args.available_start_time);
-	const availableEnd = queryTime('available_end_time', args.available_end_time);
-	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
-		raise(
-			500,
-			'Attempted to get offer resource without providing both a valid Start Time and End Time.',
-		);
-	}
-	if (
-		(availableStart === undefined) !== (availableEnd === undefined) ||
-		(availableStart && availableEnd && availableStart >= availableEnd)
-	) {
-		raise(
-			500,
-			'Attempted to get offer resource without providing both a valid Availability Start Time and Availability End Time.',
-		);
-	}
+	const period = queryPeriod(args, 'start_time', 'end_time');
+	const available = queryPeriod(args, 'available_start_time', 'available_end_time');
+	requireWholePeriod(
+		period,
+		'Attempted to get offer resource without providing both a valid Start Time and End Time.',
+	);
+	requireWholePeriod(
+		available,
+		'Attempted to get offer resource without providing both a valid Availability Start Time and Availability End Time.',
+	);
+	const { start, end } = period;
+	const { start: availableStart, end: availableEnd } = available;
 	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
 	const resource = defaultResourceFilter(db, config, args.resource_type, args.resource_uuid);
 	const status = args.status ?? 'default';
 	const at = now();
 	const offers = db.offers.filter((offer) => {
 		if (!offerVisibleTo(offer, caller)) return false;
-		if (
-			status === 'default'
-				? !['available', 'error'].includes(offer.status)
-				: status !== 'any' && offer.status !== status
-		)
-			return false;
+		if (!statusMatches(status, ['available', 'error'], offer.status)) return false;
 		if (projectId !== undefined && offer.projectId !== projectId) return false;
-		if (resource.type !== undefined && offer.resourceType !== resource.type) return false;
-		if (resource.uuid !== undefined && offer.resourceUuid !== resource.uuid) return false;
 		if (start && end && !(offer.startTime <= start && offer.endTime >= end)) return false;
 		if (availableStart && availableEnd) {
 			if (!(offer.startTime <= availableStart && offer.endTime >= availableEnd)) return false;
@@ -513,13 +536,7 @@ function listOffers(
 			);
 			if (busy) return false;
 		}
-		if (args.resource_class !== undefined) {
-			return (
-				describeResource(db, offer.resourceType, offer.resourceUuid).resourceClass ===
-				args.resource_class
-			);
-		}
-		return true;
+		return resourceMatches(db, resource, args.resource_class, offer);
 	});
 	return json(200, { offers: offers.map((offer) => offerView(db, offer, at)) });
 }
@@ -647,14 +664,12 @@ function listLeases(
 		'resource_uuid',
 		'resource_class',
 	]);
-	const start = queryTime('start_time', args.start_time);
-	const end = queryTime('end_time', args.end_time);
-	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
-		raise(
-			500,
-			'Attempted to get lease resource without providing both a valid Start Time and End Time.',
-		);
-	}
+	const period = queryPeriod(args, 'start_time', 'end_time');
+	requireWholePeriod(
+		period,
+		'Attempted to get lease resource without providing both a valid Start Time and End Time.',
+	);
+	const { start, end } = period;
 	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
 	const ownerId = args.owner_id === undefined ? undefined : resolveProject(db, args.owner_id);
 	let lesseeOrOwner: string | undefined;
@@ -671,12 +686,7 @@ function listLeases(
 	const status = args.status ?? 'default';
 	const defaults = ['created', 'active', 'error', 'wait cancel', 'wait expire', 'wait fulfill'];
 	const leases = db.leases.filter((lease) => {
-		if (
-			status === 'default'
-				? !defaults.includes(lease.status)
-				: status !== 'any' && lease.status !== status
-		)
-			return false;
+		if (!statusMatches(status, defaults, lease.status)) return false;
 		if (
 			lesseeOrOwner !== undefined &&
 			lease.projectId !== lesseeOrOwner &&
@@ -686,8 +696,6 @@ function listLeases(
 		if (projectId !== undefined && lease.projectId !== projectId) return false;
 		if (ownerId !== undefined && lease.ownerId !== ownerId) return false;
 		if (args.offer_uuid !== undefined && lease.offerUuid !== args.offer_uuid) return false;
-		if (resource.type !== undefined && lease.resourceType !== resource.type) return false;
-		if (resource.uuid !== undefined && lease.resourceUuid !== resource.uuid) return false;
 		if (start && end) {
 			const inside = (time: NaiveTime) => start <= time && time <= end;
 			if (
@@ -699,13 +707,7 @@ function listLeases(
 			)
 				return false;
 		}
-		if (args.resource_class !== undefined) {
-			return (
-				describeResource(db, lease.resourceType, lease.resourceUuid).resourceClass ===
-				args.resource_class
-			);
-		}
-		return true;
+		return resourceMatches(db, resource, args.resource_class, lease);
 	});
 	return json(200, { leases: leases.map((lease) => leaseView(db, lease)) });
 }

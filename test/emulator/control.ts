@@ -6,7 +6,14 @@ import { addSeconds, now, restFormat, setClock, type NaiveTime } from './clock';
 import type { Engine } from './engine';
 import { fault, json, type Reply } from './http';
 import type { TokenStore } from './keystone';
-import { randomUUID, type Database, type DummyNode, type EventRow, type Role } from './model';
+import {
+	newDummyNode,
+	randomUUID,
+	type Database,
+	type DummyNode,
+	type EventRow,
+	type Role,
+} from './model';
 import { findIronicNode } from './resources';
 
 export interface FailureRule {
@@ -123,17 +130,7 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 			findNode(db, node).broken = false;
 		},
 		addDummyNode(uuid = randomUUID(), properties = { cpus: 4, memory_mb: 8192, local_gb: 40 }) {
-			db.dummyNodes.push({
-				uuid,
-				ownerProjectId: db.projects[2].id,
-				resourceClass: 'dummy',
-				properties,
-				provisionState: 'available',
-				powerState: 'power off',
-				leaseUuid: null,
-				leaseProjectId: null,
-				broken: false,
-			});
+			db.dummyNodes.push(newDummyNode(uuid, db.projects[2].id, properties));
 			return uuid;
 		},
 		failNextRequests(count, options = {}) {

@@ -21,28 +21,31 @@ afterAll(async () => {
 	await emulator.stop();
 });
 
-async function passwordToken(role: 'admin' | 'owner' | 'lessee') {
-	const user = emulator.users[role];
-	const response = await fetch(`${emulator.keystoneUrl}/auth/tokens`, {
+/** POST /v3/auth/tokens with the given `auth` object. */
+async function requestToken(auth: Record<string, unknown>) {
+	return await fetch(`${emulator.keystoneUrl}/auth/tokens`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({
-			auth: {
-				identity: {
-					methods: ['password'],
-					password: {
-						user: {
-							name: user.name,
-							domain: { name: 'Default' },
-							password: user.password,
-						},
-					},
-				},
-				scope: {
-					project: { name: user.projectName, domain: { name: 'Default' } },
+		body: JSON.stringify({ auth }),
+	});
+}
+
+async function passwordToken(role: 'admin' | 'owner' | 'lessee') {
+	const user = emulator.users[role];
+	const response = await requestToken({
+		identity: {
+			methods: ['password'],
+			password: {
+				user: {
+					name: user.name,
+					domain: { name: 'Default' },
+					password: user.password,
 				},
 			},
-		}),
+		},
+		scope: {
+			project: { name: user.projectName, domain: { name: 'Default' } },
+		},
 	});
 	return {
 		response,
@@ -82,39 +85,25 @@ describe('keystone', () => {
 
 	it('authenticates an application credential by id and secret', async () => {
 		const user = emulator.users.lessee;
-		const response = await fetch(`${emulator.keystoneUrl}/auth/tokens`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({
-				auth: {
-					identity: {
-						methods: ['application_credential'],
-						application_credential: {
-							id: user.applicationCredentialId,
-							secret: user.applicationCredentialSecret,
-						},
-					},
+		const response = await requestToken({
+			identity: {
+				methods: ['application_credential'],
+				application_credential: {
+					id: user.applicationCredentialId,
+					secret: user.applicationCredentialSecret,
 				},
-			}),
+			},
 		});
 		expect(response.status).toBe(201);
 		expect(((await response.json()) as TokenBody).token.project.id).toBe(user.projectId);
 	});
 
 	it('rejects a wrong password with 401', async () => {
-		const response = await fetch(`${emulator.keystoneUrl}/auth/tokens`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({
-				auth: {
-					identity: {
-						methods: ['password'],
-						password: {
-							user: { id: emulator.users.admin.id, password: 'nope' },
-						},
-					},
-				},
-			}),
+		const response = await requestToken({
+			identity: {
+				methods: ['password'],
+				password: { user: { id: emulator.users.admin.id, password: 'nope' } },
+			},
 		});
 		expect(response.status).toBe(401);
 	});

@@ -98,29 +98,38 @@ export function catalog(endpoints: KeystoneEndpoints) {
 		url,
 		region: 'RegionOne',
 	});
-	const leaseRoot = endpoints.leaseRoot();
-	const identity = `${endpoints.keystoneRoot}/v3`;
+	// One service with its public, internal and admin endpoints (ids in that order).
+	const service = (
+		id: string,
+		type: string,
+		name: string,
+		url: string,
+		endpointIds: [string, string, string],
+	) => ({
+		endpoints: (['public', 'internal', 'admin'] as const).map((interfaceName, index) =>
+			entry(endpointIds[index], interfaceName, url),
+		),
+		id,
+		type,
+		name,
+	});
 	return [
-		{
-			endpoints: [
-				entry('6f1d2c1e9b1a4d5c8e7f6a5b4c3d2e1f', 'public', leaseRoot),
-				entry('7a2e3d2f0c2b4e6d9f8a7b6c5d4e3f20', 'internal', leaseRoot),
-				entry('8b3f4e3a1d3c4f7e0a9b8c7d6e5f4a31', 'admin', leaseRoot),
+		service('c4e1b7d0a9f84c2e8d6b5a4f3e2d1c0b', 'lease', 'esi-leap', endpoints.leaseRoot(), [
+			'6f1d2c1e9b1a4d5c8e7f6a5b4c3d2e1f',
+			'7a2e3d2f0c2b4e6d9f8a7b6c5d4e3f20',
+			'8b3f4e3a1d3c4f7e0a9b8c7d6e5f4a31',
+		]),
+		service(
+			'f0e1d2c3b4a5469788796a5b4c3d2e1f',
+			'identity',
+			'keystone',
+			`${endpoints.keystoneRoot}/v3`,
+			[
+				'9c4a5f4b2e4d4a8f1b0c9d8e7f6a5b42',
+				'ad5b6a5c3f5e4b9a2c1d0e9f8a7b6c53',
+				'be6c7b6d4a6f4cab3d2e1f0a9b8c7d64',
 			],
-			id: 'c4e1b7d0a9f84c2e8d6b5a4f3e2d1c0b',
-			type: 'lease',
-			name: 'esi-leap',
-		},
-		{
-			endpoints: [
-				entry('9c4a5f4b2e4d4a8f1b0c9d8e7f6a5b42', 'public', identity),
-				entry('ad5b6a5c3f5e4b9a2c1d0e9f8a7b6c53', 'internal', identity),
-				entry('be6c7b6d4a6f4cab3d2e1f0a9b8c7d64', 'admin', identity),
-			],
-			id: 'f0e1d2c3b4a5469788796a5b4c3d2e1f',
-			type: 'identity',
-			name: 'keystone',
-		},
+		),
 	];
 }
 

@@ -180,6 +180,25 @@ function makeUser(
 	};
 }
 
+/** A dummy node as ESI's dummy-node plugin starts one: available, powered off, not leased. */
+export function newDummyNode(
+	uuid: string,
+	ownerProjectId: string,
+	properties: Record<string, unknown>,
+): DummyNode {
+	return {
+		uuid,
+		ownerProjectId,
+		resourceClass: 'dummy',
+		properties,
+		provisionState: 'available',
+		powerState: 'power off',
+		leaseUuid: null,
+		leaseProjectId: null,
+		broken: false,
+	};
+}
+
 export function seedDatabase(options: SeedOptions = {}): Database {
 	const projects: Project[] = [
 		{ id: PROJECT_IDS.admin, name: 'admin' },
@@ -233,17 +252,8 @@ export function seedDatabase(options: SeedOptions = {}): Database {
 		maintenance: false,
 		broken: false,
 	});
-	const dummyNode = (uuid: string, properties: Record<string, unknown>): DummyNode => ({
-		uuid,
-		ownerProjectId: PROJECT_IDS.owner,
-		resourceClass: 'dummy',
-		properties,
-		provisionState: 'available',
-		powerState: 'power off',
-		leaseUuid: null,
-		leaseProjectId: null,
-		broken: false,
-	});
+	const dummyNode = (uuid: string, properties: Record<string, unknown>) =>
+		newDummyNode(uuid, PROJECT_IDS.owner, properties);
 	return {
 		projects,
 		users,
