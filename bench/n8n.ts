@@ -6,7 +6,7 @@
  *     ("immediately", no limit) and with ack after success + limit 10;
  * and a 90 %-non-matching backlog for ours and the safe built-in path. Each scenario gets a fresh
  * n8n (so peak RSS is its own). Reports executions/s, messages lost (acked, never run), errors,
- * peak RSS of n8n's processes. A scenario whose n8n passes BENCH_N8N_RSS_CAP_GIB (default 6) is
+ * peak RSS and CPU time per execution of n8n's processes. A scenario whose n8n passes BENCH_N8N_RSS_CAP_GIB (default 6) is
  * stopped there, to keep the shared machine alive; the report says so.
  *
  *   tsx bench/n8n.ts   (BENCH_N8N_MESSAGES, default 2000)
@@ -27,6 +27,7 @@ import {
 	uniqueName,
 } from '../test/helpers/rabbit';
 import { report } from './lib/env';
+import { CpuAccount } from './lib/cpu';
 import { RssSampler, rssOfProcessesWith } from './lib/rss';
 
 const MESSAGES = Number(process.env.BENCH_N8N_MESSAGES ?? 2_000);
@@ -167,7 +168,11 @@ async function runScenario(scenario: Scenario) {
 
 	const n8n = await startN8n({ name: 'bench' });
 	const marker = `N8N_USER_FOLDER=${n8n.userFolder}`;
-	const rss = new RssSampler(() => rssOfProcessesWith(marker), 250).start();
+	const cpu = new CpuAccount(marker);
+	const rss = new RssSampler(() => {
+		cpu.sample();
+		return rssOfProcessesWith(marker);
+	}, 250).start();
 	const settings = brokerSettings();
 	const expected = scenario.kind === 'ours' ? matchingCount : MESSAGES;
 	let capped = false;
@@ -196,6 +201,7 @@ async function runScenario(scenario: Scenario) {
 		}
 		const workflowId = await n8n.createWorkflow(workflowFor(scenario, queue, exchange));
 		const idleRss = rss.sample();
+		cpu.mark();
 		const activatedAt = Date.now();
 		await n8n.activateWorkflow(workflowId);
 
@@ -218,6 +224,7 @@ async function runScenario(scenario: Scenario) {
 			if (Date.now() - lastChange > STALL_MS || Date.now() - activatedAt > TIMEOUT_MS) break;
 		}
 		if (!capped) executions = await allExecutions(n8n, workflowId);
+		const cpuUse = cpu.used();
 		const peak = rss.stop();
 		await n8n.stop();
 		stopped = true;
@@ -237,6 +244,10 @@ async function runScenario(scenario: Scenario) {
 			errors: executions.filter((execution) => ['error', 'crashed'].includes(execution.status))
 				.length,
 			executionsPerSecond: finished.length / seconds,
+			// n8n's CPU time from activation to the end, per finished execution: main process (the
+			// bottleneck: one thread runs every execution) and task runners (Code node).
+			mainCpuMsPerExecution: cpuUse.mainMs / finished.length,
+			runnerCpuMsPerExecution: cpuUse.othersMs / finished.length,
 			seconds,
 			acked,
 			leftInQueue: remaining,
