@@ -1,42 +1,24 @@
 /** A full lease lifecycle through the emulator, observed on the API and on the real broker. */
-import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator';
+import { listenOnOsloExchange, type OsloListener } from '../helpers/busTestBed';
+import { AMQP_URL } from '../helpers/rabbit';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const exchange = `esi-lifecycle-${randomUUID()}`;
 let emulator: Emulator;
-let connection: amqp.ChannelModel;
-let channel: amqp.Channel;
+let bus: OsloListener | undefined;
 const onBus: Array<{ routingKey: string; eventType: string; user: unknown }> = [];
 
 beforeAll(async () => {
-	try {
-		connection = await amqp.connect(AMQP_URL);
-	} catch (error) {
-		assert.fail(
-			`RabbitMQ is not reachable at ${AMQP_URL} (${(error as Error).message}). ` +
-				'Start it with `rabbitmq-server -detached` (or set AMQP_URL).',
-		);
-	}
-	channel = await connection.createChannel();
-	await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
-	const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-	await channel.bindQueue(queue, exchange, 'esi_leap_versioned_notifications.*');
-	await channel.consume(
-		queue,
-		(message) => {
-			if (!message) return;
-			const inner = JSON.parse(JSON.parse(message.content.toString('utf8'))['oslo.message']);
-			onBus.push({
-				routingKey: message.fields.routingKey,
-				eventType: inner.event_type,
-				user: inner._context_user,
-			});
-		},
-		{ noAck: true },
-	);
+	bus = await listenOnOsloExchange(exchange, 'esi_leap_versioned_notifications.*', (message) => {
+		const inner = JSON.parse(JSON.parse(message.content.toString('utf8'))['oslo.message']);
+		onBus.push({
+			routingKey: message.fields.routingKey,
+			eventType: inner.event_type,
+			user: inner._context_user,
+		});
+	});
 	emulator = await startEmulator({
 		amqpUrl: AMQP_URL,
 		exchange,
@@ -47,8 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await emulator?.stop();
-	await channel?.deleteExchange(exchange).catch(() => undefined);
-	await connection?.close();
+	await bus?.close();
 });
 
 async function waitForBus(count: number): Promise<void> {

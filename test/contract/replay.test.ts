@@ -3,10 +3,12 @@
  * manager passes) against the emulator, and compares every REST response and every AMQP
  * notification with the captured one. Needs RabbitMQ at AMQP_URL.
  */
-import amqp from 'amqplib';
+import type { MessageProperties } from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../emulator';
+import { listenOnOsloExchange, type OsloListener } from '../helpers/busTestBed';
+import { AMQP_URL } from '../helpers/rabbit';
 import {
 	amqpCaptures,
 	expectSameShape,
@@ -15,7 +17,6 @@ import {
 	type RestCapture,
 } from './captures';
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const BROKEN_DUMMY = '4853132a-7349-4acf-a223-a41390c248d5';
 /** Run 1 wrote events 1-18; run 2's first event is 19. */
 const RUN1_EVENTS = 18;
@@ -23,13 +24,12 @@ const RUN1_EVENTS = 18;
 interface Published {
 	exchange: string;
 	routingKey: string;
-	properties: amqp.MessageProperties;
+	properties: MessageProperties;
 	body: string;
 }
 
 let emulator: Emulator;
-let connection: amqp.ChannelModel;
-let channel: amqp.Channel;
+let bus: OsloListener | undefined;
 const exchange = `esi-contract-${randomUUID()}`;
 const published: Published[] = [];
 const uuidMap = new Map<string, string>();
@@ -95,31 +95,14 @@ async function replay(capture: RestCapture) {
 }
 
 beforeAll(async () => {
-	try {
-		connection = await amqp.connect(AMQP_URL);
-	} catch (error) {
-		assert.fail(
-			`RabbitMQ is not reachable at ${AMQP_URL} (${(error as Error).message}). ` +
-				'Start it with `rabbitmq-server -detached` (or set AMQP_URL).',
-		);
-	}
-	channel = await connection.createChannel();
-	await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
-	const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-	await channel.bindQueue(queue, exchange, 'esi_leap_versioned_notifications.#');
-	await channel.consume(
-		queue,
-		(message) => {
-			if (!message) return;
-			published.push({
-				exchange: message.fields.exchange,
-				routingKey: message.fields.routingKey,
-				properties: message.properties,
-				body: message.content.toString('utf8'),
-			});
-		},
-		{ noAck: true },
-	);
+	bus = await listenOnOsloExchange(exchange, 'esi_leap_versioned_notifications.#', (message) => {
+		published.push({
+			exchange: message.fields.exchange,
+			routingKey: message.fields.routingKey,
+			properties: message.properties,
+			body: message.content.toString('utf8'),
+		});
+	});
 	emulator = await startEmulator({
 		amqpUrl: AMQP_URL,
 		exchange,
@@ -137,8 +120,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await emulator?.stop();
-	await channel?.deleteExchange(exchange).catch(() => undefined);
-	await connection?.close();
+	await bus?.close();
 });
 
 /** Responses that include run 1's history, which the emulator only has as seeded events. */
@@ -272,7 +254,7 @@ describe('AMQP notifications match the captures', () => {
 			'userId',
 			'appId',
 		]) {
-			expect(actual.properties[absent as keyof amqp.MessageProperties], absent).toBeUndefined();
+			expect(actual.properties[absent as keyof MessageProperties], absent).toBeUndefined();
 		}
 		expectSameShape(
 			JSON.parse(actual.body),

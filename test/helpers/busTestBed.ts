@@ -1,4 +1,4 @@
-import type { Channel, ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
 
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
@@ -105,4 +105,31 @@ export class BusTriggers {
 			await response.closeFunction?.();
 		}
 	}
+}
+
+export interface OsloListener {
+	/** Deletes the exchange and disconnects; safe when opening failed half-way. */
+	close(): Promise<void>;
+}
+
+/**
+ * Declares `exchange` like oslo and hands every message routed by `bindingKey` to `onMessage`
+ * (through an exclusive, auto-deleted queue; no acks).
+ */
+export async function listenOnOsloExchange(
+	exchange: string,
+	bindingKey: string,
+	onMessage: (message: ConsumeMessage) => void,
+): Promise<OsloListener> {
+	const { connection, channel } = await openTestBroker();
+	await declareOsloExchange(channel, exchange);
+	const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+	await channel.bindQueue(queue, exchange, bindingKey);
+	await channel.consume(queue, (message) => message && onMessage(message), { noAck: true });
+	return {
+		async close() {
+			await channel.deleteExchange(exchange).catch(() => undefined);
+			await connection.close();
+		},
+	};
 }

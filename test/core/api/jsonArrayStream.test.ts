@@ -7,17 +7,7 @@ import {
 	MalformedJsonError,
 } from '../../../nodes/core/api/jsonArrayStream';
 import { FIXTURES_DIR, loadCapture } from '../../helpers/captures';
-
-/** A small seeded generator, so a failing chunking can be replayed. */
-function random(seed: number) {
-	let state = seed >>> 0 || 1;
-	return () => {
-		state ^= state << 13;
-		state ^= state >>> 17;
-		state ^= state << 5;
-		return (state >>> 0) / 2 ** 32;
-	};
-}
+import { seededRandom } from '../../helpers/seededRandom';
 
 /** Cuts bytes at random places (sizes 1..maxSize), so boundaries land anywhere, mid-character too. */
 function chunk(bytes: Uint8Array, next: () => number, maxSize: number): Uint8Array[] {
@@ -73,7 +63,7 @@ describe('forEachJsonArrayElement', () => {
 			const text = loadCapture(file).response.body_text;
 			const expected = (JSON.parse(text) as { events: unknown[] }).events;
 			const bytes = encode(text);
-			const next = random(file.length * 7919);
+			const next = seededRandom(file.length * 7919);
 			for (const maxSize of [1, 2, 3, 7, 64, 4096, bytes.length]) {
 				for (let round = 0; round < 5; round++) {
 					const result = await elements(chunk(bytes, next, maxSize));
@@ -102,7 +92,7 @@ describe('forEachJsonArrayElement', () => {
 		};
 		const text = JSON.stringify(document, null, 2);
 		const bytes = encode(text);
-		const next = random(42);
+		const next = seededRandom(42);
 		for (const maxSize of [1, 2, 3, 5, 17, bytes.length]) {
 			for (let round = 0; round < 20; round++) {
 				const result = await elements(chunk(bytes, next, maxSize));

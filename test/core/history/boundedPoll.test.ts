@@ -18,19 +18,10 @@ import {
 	type StartPosition,
 	type StoredCursor,
 } from '../../../nodes/core/history/poller';
+import { seededRandom } from '../../helpers/seededRandom';
 
 const BACKLOG = 100_000;
 const MAX_PER_POLL = 1000;
-
-function random(seed: number) {
-	let state = seed >>> 0 || 1;
-	return () => {
-		state ^= state << 13;
-		state ^= state >>> 17;
-		state ^= state << 5;
-		return (state >>> 0) / 2 ** 32;
-	};
-}
 
 function row(id: number) {
 	return {
@@ -51,7 +42,7 @@ function row(id: number) {
  * chunk, with multi-byte text in every row), in a fresh random order, and never exists whole.
  */
 function streamingEsi(ids: () => number[], seed = 7) {
-	const next = random(seed);
+	const next = seededRandom(seed);
 	const stats = { requests: [] as HttpRequest[], produced: 0 };
 	const transport: Transport = async (request) => {
 		stats.requests.push(request);

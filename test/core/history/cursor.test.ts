@@ -10,6 +10,7 @@ import {
 	type CursorLimits,
 	type CursorState,
 } from '../../../nodes/core/history/cursor';
+import { seededRandom } from '../../helpers/seededRandom';
 
 const ids = (events: Array<{ id: number }>) => events.map((event) => event.id);
 const events = (...list: number[]) => list.map((id) => ({ id, name: `e${id}` }));
@@ -140,16 +141,6 @@ describe('history cursor', () => {
 	});
 });
 
-function random(seed: number) {
-	let state = seed >>> 0 || 1;
-	return () => {
-		state ^= state << 13;
-		state ^= state >>> 17;
-		state ^= state << 5;
-		return (state >>> 0) / 2 ** 32;
-	};
-}
-
 describe('CursorIntake', () => {
 	const intakeOf = (state: CursorState, rows: Array<{ id: number }>, limits: CursorLimits) => {
 		const intake = new CursorIntake(state, limits);
@@ -180,7 +171,7 @@ describe('CursorIntake', () => {
 	});
 
 	it('leads advanceCursor to the same step as the whole answer, in any order (random cases)', () => {
-		const next = random(2024);
+		const next = seededRandom(2024);
 		for (let round = 0; round < 300; round++) {
 			const limits: CursorLimits = {
 				graceMs: 1000,
