@@ -7,14 +7,13 @@ import type amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator';
 import { busTrigger, historyTrigger, leaseEventsWorkflow } from './demo/workflows';
-import { nodeOutput, startN8n, type N8nInstance, type Workflow } from './harness';
-import { connectBroker, uniqueName, waitForConsumer } from './rabbitmq';
+import { nodeOutput, type N8nInstance, type Workflow } from './harness';
+import { uniqueName, waitForConsumer } from './rabbitmq';
 import {
-	createEsiCredentials,
-	deleteBrokerObjects,
 	expectOneExecutionPerLifecycleEvent,
 	messageCount,
-	startScenarioEmulator,
+	startEsiLeapScenario,
+	stopEsiLeapScenario,
 } from './scenarios';
 
 const SLOW_STEP_MS = 3000;
@@ -56,22 +55,14 @@ describe('ESI Leap nodes in n8n queue mode (main + worker)', () => {
 	const queue = uniqueName('esi-leap-e2e-queue-mode');
 
 	beforeAll(async () => {
-		broker = await connectBroker();
-		emulator = await startScenarioEmulator(broker);
-		n8n = await startN8n({ name: 'esi-leap-queue', mode: 'queue' });
-		await createEsiCredentials(n8n, emulator);
+		({ broker, emulator, n8n } = await startEsiLeapScenario({
+			name: 'esi-leap-queue',
+			mode: 'queue',
+		}));
 	});
 
 	afterAll(async () => {
-		await n8n?.stop();
-		await emulator?.stop();
-		if (broker) {
-			await deleteBrokerObjects(broker, {
-				queues: [queue, `${queue}.dead`],
-				exchange: emulator?.exchange,
-			});
-			await broker.close();
-		}
+		await stopEsiLeapScenario({ broker, emulator, n8n }, [queue, `${queue}.dead`]);
 	});
 
 	it('bus trigger: slow executions on the worker, acked only once finished, none lost', async () => {

@@ -15,15 +15,14 @@ import {
 	LEASE_TYPE,
 	leaseEventsWorkflow,
 } from './demo/workflows';
-import { linearWorkflow, nodeOutput, startN8n, type N8nInstance } from './harness';
-import { AMQP_URL, connectBroker, uniqueName, waitForConsumer } from './rabbitmq';
+import { linearWorkflow, nodeOutput, type N8nInstance } from './harness';
+import { AMQP_URL, uniqueName, waitForConsumer } from './rabbitmq';
 import {
-	createEsiCredentials,
-	deleteBrokerObjects,
 	expectOneExecutionPerLifecycleEvent,
 	messageCount,
 	sleep,
-	startScenarioEmulator,
+	startEsiLeapScenario,
+	stopEsiLeapScenario,
 } from './scenarios';
 
 describe('ESI Leap nodes in a real n8n (regular mode)', () => {
@@ -33,22 +32,11 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 	const queue = uniqueName('esi-leap-e2e-bus');
 
 	beforeAll(async () => {
-		broker = await connectBroker();
-		emulator = await startScenarioEmulator(broker);
-		n8n = await startN8n({ name: 'esi-leap' });
-		await createEsiCredentials(n8n, emulator);
+		({ broker, emulator, n8n } = await startEsiLeapScenario({ name: 'esi-leap' }));
 	});
 
 	afterAll(async () => {
-		await n8n?.stop();
-		await emulator?.stop();
-		if (broker) {
-			await deleteBrokerObjects(broker, {
-				queues: [queue, `${queue}.dead`],
-				exchange: emulator?.exchange,
-			});
-			await broker.close();
-		}
+		await stopEsiLeapScenario({ broker, emulator, n8n }, [queue, `${queue}.dead`]);
 	});
 
 	it('message bus: one execution per fulfill.end and delete.end, acked', async () => {

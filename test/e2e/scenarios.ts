@@ -11,8 +11,14 @@ import {
 	BUS_CREDENTIAL,
 	busCredentialData,
 } from './demo/workflows';
-import { nodeOutput, type Execution, type N8nInstance } from './harness';
-import { AMQP_URL, uniqueName } from './rabbitmq';
+import {
+	nodeOutput,
+	startN8n,
+	type Execution,
+	type N8nInstance,
+	type StartOptions,
+} from './harness';
+import { AMQP_URL, connectBroker, uniqueName } from './rabbitmq';
 
 /**
  * An emulator publishing to a fresh exchange (declared here as oslo declares it, so the trigger's
@@ -57,6 +63,47 @@ export async function createEsiCredentials(n8n: N8nInstance, emulator: Emulator)
 		data: busCredentialData(AMQP_URL, emulator.exchange),
 	});
 	return { api, bus };
+}
+
+export interface EsiLeapScenario {
+	broker: amqp.ChannelModel;
+	emulator: Emulator;
+	n8n: N8nInstance;
+}
+
+/**
+ * What every ESI Leap scenario file starts with: a broker connection, the emulator on its own
+ * exchange, n8n and our two credentials in it. Whatever started is stopped again if a later
+ * step fails, since the caller gets nothing to clean up then.
+ */
+export async function startEsiLeapScenario(n8nOptions: StartOptions): Promise<EsiLeapScenario> {
+	const broker = await connectBroker();
+	let emulator: Emulator | undefined;
+	let n8n: N8nInstance | undefined;
+	let started = false;
+	try {
+		emulator = await startScenarioEmulator(broker);
+		n8n = await startN8n(n8nOptions);
+		await createEsiCredentials(n8n, emulator);
+		started = true;
+		return { broker, emulator, n8n };
+	} finally {
+		if (!started) await stopEsiLeapScenario({ broker, emulator, n8n }, []);
+	}
+}
+
+/** Stops n8n and the emulator, deletes `queues` and the emulator's exchange, disconnects. */
+export async function stopEsiLeapScenario(
+	scenario: Partial<EsiLeapScenario>,
+	queues: string[],
+): Promise<void> {
+	const { broker, emulator, n8n } = scenario;
+	await n8n?.stop();
+	await emulator?.stop();
+	if (broker) {
+		await deleteBrokerObjects(broker, { queues, exchange: emulator?.exchange });
+		await broker.close();
+	}
 }
 
 export async function messageCount(broker: amqp.ChannelModel, queue: string): Promise<number> {
