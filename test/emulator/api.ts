@@ -88,6 +88,11 @@ function denyRule(rule: string): never {
 	raise(403, `Access was denied to ${rule}.`);
 }
 
+/** Rules any of ESI's three roles may pass (admin, owner or lessee). */
+function requireAnyRole(caller: Caller, rule: string): void {
+	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule(rule);
+}
+
 function isUuidLike(value: string): boolean {
 	return /^[0-9a-f]{32}$/i.test(value.replace(/-/g, ''));
 }
@@ -375,6 +380,11 @@ function eventJson(event: EventRow): string {
 // ---------------------------------------------------------------------------------------------
 // Lookups (UUID or name, with ESI's 404/500 behaviour)
 
+/** A project query argument resolved like resolveProject; undefined when not given. */
+function optionalProject(db: Database, ident: string | undefined): string | undefined {
+	return ident === undefined ? undefined : resolveProject(db, ident);
+}
+
 function resolveProject(db: Database, ident: string): string {
 	if (isUuidLike(ident)) return ident;
 	const project = db.projects.find((candidate) => candidate.name === ident);
@@ -493,7 +503,7 @@ function listOffers(
 	caller: Caller,
 	query: URLSearchParams,
 ): Reply {
-	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:get_all');
+	requireAnyRole(caller, 'esi_leap:offer:get_all');
 	const args = checkArguments(query, [
 		'project_id',
 		'resource_type',
@@ -517,7 +527,7 @@ function listOffers(
 	);
 	const { start, end } = period;
 	const { start: availableStart, end: availableEnd } = available;
-	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
+	const projectId = optionalProject(db, args.project_id);
 	const resource = defaultResourceFilter(db, config, args.resource_type, args.resource_uuid);
 	const status = args.status ?? 'default';
 	const at = now();
@@ -542,7 +552,7 @@ function listOffers(
 }
 
 function showOffer(db: Database, caller: Caller, ident: string): Reply {
-	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:get');
+	requireAnyRole(caller, 'esi_leap:offer:get');
 	const offer = lookup(db.offers, ident, 'Offer', undefined, 'project_id');
 	if (!offerVisibleTo(offer, caller)) raise(403, `Access was denied to offer ${offer.uuid}.`);
 	return json(200, offerView(db, offer));
@@ -586,7 +596,7 @@ function deleteOffer(db: Database, engine: Engine, caller: Caller, ident: string
 }
 
 function claimOffer(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
-	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:offer:claim');
+	requireAnyRole(caller, 'esi_leap:offer:claim');
 	const offer = db.offers.find((candidate) => candidate.uuid === ident);
 	if (!offer) raise(500, "'NoneType' object has no attribute 'status'");
 	if (offer.status !== 'available') raise(404, `Offer with name or uuid ${ident} not found.`);
@@ -651,7 +661,7 @@ function listLeases(
 	caller: Caller,
 	query: URLSearchParams,
 ): Reply {
-	if (!caller.isAdmin && !caller.isOwner && !caller.isLessee) denyRule('esi_leap:lease:get_all');
+	requireAnyRole(caller, 'esi_leap:lease:get_all');
 	const args = checkArguments(query, [
 		'project_id',
 		'owner_id',
@@ -670,8 +680,8 @@ function listLeases(
 		'Attempted to get lease resource without providing both a valid Start Time and End Time.',
 	);
 	const { start, end } = period;
-	const projectId = args.project_id === undefined ? undefined : resolveProject(db, args.project_id);
-	const ownerId = args.owner_id === undefined ? undefined : resolveProject(db, args.owner_id);
+	const projectId = optionalProject(db, args.project_id);
+	const ownerId = optionalProject(db, args.owner_id);
 	let lesseeOrOwner: string | undefined;
 	if (args.view === 'all') {
 		if (!caller.isAdmin) denyRule('esi_leap:lease:lease_admin');
@@ -811,8 +821,8 @@ function listNodes(db: Database, caller: Caller, query: URLSearchParams): Reply 
 	// Ironic's legacy policy lets only admins list nodes; ESI passes its 403 on as a 500.
 	if (!caller.isAdmin)
 		raise(500, 'Access was denied to the following resource: baremetal:node:list (HTTP 403)');
-	const owner = args.owner === undefined ? undefined : resolveProject(db, args.owner);
-	const lessee = args.lessee === undefined ? undefined : resolveProject(db, args.lessee);
+	const owner = optionalProject(db, args.owner);
+	const lessee = optionalProject(db, args.lessee);
 	const at = now();
 	const nodes = db.ironicNodes
 		.filter(
