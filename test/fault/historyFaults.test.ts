@@ -4,6 +4,7 @@ import { startEmulator, type Emulator } from '../emulator';
 import { createHistoryTrigger, waitFor, waitForPolls } from '../helpers/historyTrigger';
 import type { HistoryTrigger } from '../helpers/historyTrigger';
 import { expectNoSecrets } from './secrets';
+import { seededRandom } from '../helpers/seededRandom';
 
 /**
  * Event History mode through rounds of mixed faults against the emulator: token revocation and
@@ -24,15 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
 	await emulator.stop();
 });
-
-/** A small deterministic generator, so a failing run can be replayed. */
-function seededRandom(seed: number): () => number {
-	let state = seed;
-	return () => {
-		state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-		return state / 2 ** 31;
-	};
-}
 
 describe('Event History mode under faults (emulator)', () => {
 	it('0 skipped, 0 repeated events through token revocation, 5xx bursts, restarts between polls and out-of-order ids', async () => {
