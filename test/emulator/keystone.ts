@@ -72,22 +72,25 @@ function matchesDomain(domain: unknown): boolean {
 	return id === 'default' || name === 'Default' || name === 'default';
 }
 
-function findUser(db: Database, spec: Record<string, unknown> | undefined): User | undefined {
+/** Keystone's lookup by `{ id }`, or by `{ name, domain }` in the Default domain. */
+function findByIdOrName<T extends { id: string; name: string }>(
+	items: T[],
+	spec: Record<string, unknown> | undefined,
+): T | undefined {
 	if (!spec) return undefined;
-	if (typeof spec.id === 'string') return db.users.find((user) => user.id === spec.id);
+	if (typeof spec.id === 'string') return items.find((item) => item.id === spec.id);
 	if (typeof spec.name === 'string' && matchesDomain(spec.domain)) {
-		return db.users.find((user) => user.name === spec.name);
+		return items.find((item) => item.name === spec.name);
 	}
 	return undefined;
 }
 
+function findUser(db: Database, spec: Record<string, unknown> | undefined): User | undefined {
+	return findByIdOrName(db.users, spec);
+}
+
 function findProject(db: Database, spec: Record<string, unknown> | undefined): Project | undefined {
-	if (!spec) return undefined;
-	if (typeof spec.id === 'string') return db.projects.find((project) => project.id === spec.id);
-	if (typeof spec.name === 'string' && matchesDomain(spec.domain)) {
-		return db.projects.find((project) => project.name === spec.name);
-	}
-	return undefined;
+	return findByIdOrName(db.projects, spec);
 }
 
 export function catalog(endpoints: KeystoneEndpoints) {
