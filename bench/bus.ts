@@ -20,7 +20,9 @@ import type {
 	ITriggerResponse,
 } from 'n8n-workflow';
 
+import { SHORT_EVENT_TYPES } from '../nodes/core/events/types';
 import { EsiLeapTrigger } from '../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { busCredentialData } from '../test/helpers/busTestBed';
 import { loadAmqpCaptures, withMessageId } from '../test/helpers/fixtures';
 import type { AmqpCapture } from '../test/helpers/fixtures';
 import {
@@ -37,14 +39,6 @@ import { n8nModule, percentile, report, requireN8nInstall } from './lib/env';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
-const ALL_EVENTS = [
-	'fulfill.start',
-	'fulfill.end',
-	'fulfill.error',
-	'delete.start',
-	'delete.end',
-	'delete.error',
-];
 const ROUTING_KEYS = [
 	'esi_leap_versioned_notifications.info',
 	'esi_leap_versioned_notifications.error',
@@ -76,7 +70,7 @@ const codeAsFunction = new Function('item', `let result; ${CODE_NODE_SOURCE}; re
 	item: IDataObject,
 ) => IDataObject;
 const codeScript = new vm.Script(CODE_NODE_SOURCE);
-const SELECTED = new Set(ALL_EVENTS);
+const SELECTED = new Set<string>(SHORT_EVENT_TYPES);
 
 type CodeStep = 'function' | 'vm';
 
@@ -148,14 +142,7 @@ interface Variant {
 function credentialsFor() {
 	const settings = brokerSettings();
 	return {
-		esiLeapMessageBusApi: {
-			host: settings.host,
-			port: settings.port,
-			vhost: settings.vhost,
-			username: settings.username,
-			password: settings.password,
-			heartbeat: 30,
-		},
+		esiLeapMessageBusApi: busCredentialData(),
 		rabbitmq: {
 			hostname: settings.host,
 			port: settings.port,
@@ -174,7 +161,7 @@ function ours(exchange: string, queue: string): Variant {
 			const bench = createBenchContext({
 				parameters: {
 					mode: 'messageBus',
-					events: ALL_EVENTS,
+					events: SHORT_EVENT_TYPES,
 					queueName: queue,
 					options: { exchange },
 				},

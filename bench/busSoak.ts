@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { SHORT_EVENT_TYPES } from '../nodes/core/events/types';
 import { EsiLeapTrigger } from '../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { loadAmqpCaptures, withMessageId } from '../test/helpers/fixtures';
 import {
@@ -23,14 +24,6 @@ import { ownRss, RssSampler } from './lib/rss';
 const TOTAL = Number(process.env.BENCH_SOAK_MESSAGES ?? 1_000_000);
 const WARMUP = Math.min(50_000, Math.floor(TOTAL / 10));
 const DEPTH = 5_000;
-const ALL_EVENTS = [
-	'fulfill.start',
-	'fulfill.end',
-	'fulfill.error',
-	'delete.start',
-	'delete.end',
-	'delete.error',
-];
 
 async function main() {
 	const captures = loadAmqpCaptures();
@@ -41,7 +34,12 @@ async function main() {
 	const settings = brokerSettings();
 	let emitted = 0;
 	const bench = createBenchContext({
-		parameters: { mode: 'messageBus', events: ALL_EVENTS, queueName: queue, options: { exchange } },
+		parameters: {
+			mode: 'messageBus',
+			events: SHORT_EVENT_TYPES,
+			queueName: queue,
+			options: { exchange },
+		},
 		credentials: {
 			esiLeapMessageBusApi: {
 				host: settings.host,

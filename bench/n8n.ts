@@ -17,9 +17,9 @@ import type { TestProject } from 'vitest/node';
 import setupE2e from '../test/e2e/global-setup';
 import { linearWorkflow, startN8n, type N8nInstance, type Workflow } from '../test/e2e/harness';
 import { rabbitmqCredentialData } from '../test/e2e/rabbitmq';
+import { busCredentialData } from '../test/helpers/busTestBed';
 import { loadCapture, withMessageId } from '../test/helpers/fixtures';
 import {
-	brokerSettings,
 	cleanup,
 	declareOsloExchange,
 	openTestBroker,
@@ -173,7 +173,6 @@ async function runScenario(scenario: Scenario) {
 		cpu.sample();
 		return rssOfProcessesWith(marker);
 	}, 250).start();
-	const settings = brokerSettings();
 	const expected = scenario.kind === 'ours' ? matchingCount : MESSAGES;
 	let capped = false;
 	let stopped = false;
@@ -182,15 +181,7 @@ async function runScenario(scenario: Scenario) {
 			await n8n.createCredential({
 				name: 'bus',
 				type: 'esiLeapMessageBusApi',
-				data: {
-					host: settings.host,
-					port: settings.port,
-					vhost: settings.vhost,
-					username: settings.username,
-					password: settings.password,
-					heartbeat: 30,
-					tls: false,
-				},
+				data: busCredentialData({ tls: false }),
 			});
 		} else {
 			await n8n.createCredential({
