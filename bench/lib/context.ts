@@ -1,5 +1,7 @@
 import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n8n-workflow';
 
+import { deferred, getByPath, type DeferredPromise } from '../../test/helpers/objects';
+
 /**
  * A lean n8n 2.x trigger context for benchmarks: every emitted execution completes at once (its
  * donePromise resolves on the next microtask with a successful run) and nothing is kept, so
@@ -7,37 +9,12 @@ import type { IDataObject, INodeExecutionData, IRun, ITriggerFunctions } from 'n
  * every emission; right for tests, wrong for a million messages.)
  */
 
-interface Deferred<T> {
-	promise: Promise<T>;
-	resolve: (value: T) => void;
-	reject: (error: Error) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-	let resolve!: (value: T) => void;
-	let reject!: (error: Error) => void;
-	const promise = new Promise<T>((res, rej) => {
-		resolve = res;
-		reject = rej;
-	});
-	return { promise, resolve, reject };
-}
-
 const SUCCESS = {
 	data: { resultData: { runData: {} } },
 	finished: true,
 	mode: 'trigger',
 	status: 'success',
 } as unknown as IRun;
-
-function getByPath(source: IDataObject, path: string): unknown {
-	let current: unknown = source;
-	for (const key of path.split('.')) {
-		if (current === null || typeof current !== 'object') return undefined;
-		current = (current as IDataObject)[key];
-	}
-	return current;
-}
 
 export interface BenchContextOptions {
 	parameters: IDataObject;
@@ -87,7 +64,7 @@ export function createBenchContext(options: BenchContextOptions): BenchContext {
 				counters.logErrors++;
 			},
 		},
-		emit(data: INodeExecutionData[][], _response?: unknown, done?: Deferred<IRun>) {
+		emit(data: INodeExecutionData[][], _response?: unknown, done?: DeferredPromise<IRun>) {
 			counters.emitted++;
 			queueMicrotask(() => {
 				options.onExecution(data[0] ?? []);

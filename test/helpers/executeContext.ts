@@ -27,6 +27,7 @@ import type {
 import { isResourceLocatorValue, NodeHelpers } from 'n8n-workflow';
 
 import type { N8nHttp } from './n8nHttp';
+import { getByPath } from './objects';
 
 export interface ExecuteContextOptions {
 	nodeType: INodeType;
@@ -166,15 +167,6 @@ export function createLoadOptionsContext(
 		},
 	};
 	return context as unknown as ILoadOptionsFunctions;
-}
-
-function getByPath(source: unknown, path: string): unknown {
-	let current = source;
-	for (const key of path.split('.')) {
-		if (current === null || typeof current !== 'object') return undefined;
-		current = (current as Record<string, unknown>)[key];
-	}
-	return current;
 }
 
 const JSON_EXPRESSION = /^=\{\{\s*\$json((?:\.[A-Za-z_$][\w$]*|\[\d+\])*)\s*\}\}$/;

@@ -7,6 +7,8 @@ import type {
 	ITriggerFunctions,
 } from 'n8n-workflow';
 
+import { deferred, getByPath, type DeferredPromise } from './objects';
+
 /**
  * A fake ITriggerFunctions that behaves like n8n 2.x where the trigger can tell:
  * - `emit(data, responsePromise, donePromise, deduplicationKey)`: the donePromise resolves with an
@@ -17,13 +19,6 @@ import type {
  * - `saveFailedExecution` is recorded; with `n8nMajor: 1` it does not exist (feature detection);
  * - the logger keeps every line, so tests can check that no secret is logged.
  */
-
-/** Structurally the same as n8n's IDeferredPromise (not exported from n8n-workflow's root). */
-interface IDeferredPromise<T> {
-	promise: Promise<T>;
-	resolve: (value: T) => void;
-	reject: (error: Error) => void;
-}
 
 export type ExecutionBehaviour = 'succeed' | 'fail' | 'hang' | 'notStarted';
 
@@ -73,25 +68,6 @@ export interface FakeTrigger {
 	allText(): string;
 }
 
-function deferred<T>(): IDeferredPromise<T> {
-	let resolve!: (value: T) => void;
-	let reject!: (error: Error) => void;
-	const promise = new Promise<T>((res, rej) => {
-		resolve = res;
-		reject = rej;
-	});
-	return { promise, resolve, reject };
-}
-
-function getByPath(source: IDataObject, path: string): unknown {
-	let current: unknown = source;
-	for (const key of path.split('.')) {
-		if (current === null || typeof current !== 'object') return undefined;
-		current = (current as IDataObject)[key];
-	}
-	return current;
-}
-
 function fakeRun(failed: boolean): IRun {
 	return {
 		data: {
@@ -134,7 +110,7 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 		logs.push({ level, message, meta });
 	};
 
-	const runExecution = async (emission: Emission, done?: IDeferredPromise<IRun>) => {
+	const runExecution = async (emission: Emission, done?: DeferredPromise<IRun>) => {
 		const behaviour = await (options.execute ?? (() => 'succeed' as const))(
 			emission.json,
 			emission,
@@ -182,7 +158,7 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 		emit(
 			data: INodeExecutionData[][],
 			_responsePromise?: unknown,
-			donePromise?: IDeferredPromise<IRun>,
+			donePromise?: DeferredPromise<IRun>,
 			deduplicationKey?: string,
 		) {
 			const items = data[0] ?? [];
