@@ -9,6 +9,7 @@ import type { ExecutionOutcome } from '../../nodes/core/bus/ackPolicy';
 import { connectAmqp } from '../../nodes/core/bus/amqp';
 import { BusConsumer } from '../../nodes/core/bus/consumer';
 import type { BusLogger, ConsumerOptions, OutageReport } from '../../nodes/core/bus/consumer';
+import type { BrokerChannel, BrokerConnection } from '../../nodes/core/bus/broker';
 import { planTopology } from '../../nodes/core/bus/topology';
 import { loadAmqpCaptures, withMessageId } from '../helpers/fixtures';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../helpers/rabbit';
 import { closeOsloTestBed, openOsloTestBed } from '../helpers/busTestBed';
 import { TcpProxy } from '../helpers/tcpProxy';
+import { deferred } from '../helpers/objects';
 
 const captures = loadAmqpCaptures();
 const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -92,7 +94,7 @@ describe('BusConsumer on the real broker', () => {
 		expect(consumer.stats.acked).toBe(captures.length);
 	});
 
-	it('loses no message when every connection is cut mid-stream, and never acks on the new channel for the old one', async () => {
+	it('loses no message when every connection is cut mid-stream, with exactly one reconnect', async () => {
 		proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
 		await proxy.start();
 		const published = new Set<string>();
@@ -130,15 +132,95 @@ describe('BusConsumer on the real broker', () => {
 		);
 		await waitFor(() => consumer!.inFlightCount === 0, 'in-flight to settle');
 		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the queue to empty');
-		expect(consumer.stats.reconnects).toBeGreaterThanOrEqual(1);
+		// One cut, one successful reconnect (attempts refused by the proxy do not count).
+		expect(consumer.stats.reconnects).toBe(1);
 		// Redeliveries after the cut may run twice (that is what the dedup key is for), never less.
 		expect(executions).toBeGreaterThanOrEqual(published.size);
-		// A stale ack on the new channel would have closed it with PRECONDITION_FAILED, forcing
-		// another reconnect; wait a moment and check that the one reconnect was the only one.
-		const reconnects = consumer.stats.reconnects;
 		publish(3);
 		await waitFor(() => [...published].every((id) => seen.has(id)), 'messages after the reconnect');
-		expect(consumer.stats.reconnects).toBe(reconnects);
+		await waitFor(() => consumer!.inFlightCount === 0, 'the last acks');
+		expect(consumer.stats.reconnects).toBe(1);
+	});
+
+	it('acks only on the channel that delivered: an outcome arriving after the reconnect is dropped and the broker redelivers', async () => {
+		proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
+		await proxy.start();
+		const settings = brokerSettings({ port: proxy.port });
+		// Every channel the consumer opens, so the test can ask the broker about the new one.
+		const channels: BrokerChannel[] = [];
+		const connect = async (): Promise<BrokerConnection> => {
+			const connection = await connectAmqp(settings);
+			return {
+				...connection,
+				async createChannel() {
+					const created = await connection.createChannel();
+					channels.push(created);
+					return created;
+				},
+			};
+		};
+		const deliveries = new Map<string, number>();
+		const release = deferred<void>();
+		let heldRunning = 0;
+		consumer = makeConsumer(
+			proxy.port,
+			async (event) => {
+				const id = event.message_id!;
+				const count = (deliveries.get(id) ?? 0) + 1;
+				deliveries.set(id, count);
+				if (count === 1) {
+					// First delivery (old channel): still running when the new channel exists.
+					heldRunning++;
+					await release.promise;
+					heldRunning--;
+				}
+				return { kind: 'succeeded' };
+			},
+			{ connect },
+		);
+		await consumer.start();
+		const ids = [randomUUID(), randomUUID(), randomUUID()];
+		ids.forEach((id, index) =>
+			publishCapture(channel, exchange, captures[index], withMessageId(captures[index], id)),
+		);
+		await waitFor(() => heldRunning === ids.length, 'the three executions to start');
+
+		proxy.cutAll();
+		await waitFor(() => consumer!.stats.reconnects === 1, 'the reconnect');
+		// The broker requeued the old channel's three messages and delivered them on the new one,
+		// where they are processed and acked (delivery tags 1-3 of the new channel).
+		await waitFor(() => ids.every((id) => deliveries.get(id) === 2), 'the redeliveries');
+		await waitFor(() => consumer!.inFlightCount === 0, 'the redeliveries to be acked');
+		expect(heldRunning).toBe(ids.length);
+		expect(channels).toHaveLength(2);
+
+		// Now the old executions finish. Their delivery tags (1-3 of the dead channel) must not be
+		// acked on the new channel: there they are already acked, and the broker would close the
+		// channel with PRECONDITION_FAILED (unknown delivery tag).
+		release.resolve();
+		await waitFor(() => heldRunning === 0, 'the old executions to finish');
+		await waitFor(
+			() => consumer!.stats.acked + consumer!.stats.orphaned === 2 * ids.length,
+			'every outcome to be settled or dropped',
+		);
+		await new Promise((resolve) => setImmediate(resolve));
+		// A round trip on the new channel: frames on a channel are handled in order, so a stale
+		// ack sent before it would have closed the channel and this would reject.
+		await expect(channels[1].checkQueue(queue)).resolves.toMatchObject({
+			messageCount: 0,
+			consumerCount: 1,
+		});
+		expect(consumer.stats.orphaned).toBe(ids.length);
+
+		// The same channel goes on consuming: no further reconnect, no further channel.
+		const late = randomUUID();
+		publishCapture(channel, exchange, captures[3], withMessageId(captures[3], late));
+		await waitFor(() => deliveries.get(late) === 1, 'a message after the old outcomes');
+		await waitFor(() => consumer!.inFlightCount === 0, 'its ack');
+		expect(await messageCount(channel, queue)).toBe(0);
+		expect(consumer.stats.reconnects).toBe(1);
+		expect(channels).toHaveLength(2);
+		expect([...deliveries.values()]).toEqual([2, 2, 2, 1]);
 	});
 
 	it('reports a prolonged outage once and its recovery', async () => {
