@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type {
+	IDataObject,
 	INode,
 	INodeParameters,
 	INodeProperties,
@@ -17,6 +18,9 @@ import { decodeNotification } from '../../nodes/core/events/envelope';
 import { normalizeBusNotification } from '../../nodes/core/events/normalize';
 import { EsiLease } from '../../nodes/EsiLease/EsiLease.node';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { readSharedParameters } from '../../nodes/EsiLeapTrigger/description';
+import { loadAmqpCaptures } from '../helpers/fixtures';
+import { createFakeTrigger } from '../helpers/triggerContext';
 
 /**
  * The importable workflows in examples/ must keep matching the nodes: our node types exist, every
@@ -248,6 +252,42 @@ describe('examples/', () => {
 			expect(types).not.toContain('n8n-nodes-base.executeCommand');
 			expect(types).not.toContain('n8n-nodes-base.ssh');
 		}
+	});
+});
+
+describe('examples/fulfill-error-alert.json on the captured notifications', () => {
+	const workflow = JSON.parse(
+		readFileSync(join(EXAMPLES_DIR, 'fulfill-error-alert.json'), 'utf8'),
+	) as Workflow;
+	const trigger = workflow.nodes.find((node) => node.type === TRIGGER_TYPE)!;
+	// The trigger's own parameter reading and filter compilation, as at activation.
+	const { select } = readSharedParameters(
+		createFakeTrigger({ parameters: trigger.parameters as IDataObject }).context,
+	);
+	const items = loadAmqpCaptures().map((capture) => {
+		const decoded = decodeNotification(capture.body);
+		if (decoded.kind !== 'lease') throw new Error(`${capture.name} is not a lease notification`);
+		return { name: capture.name, item: normalizeBusNotification(decoded.notification) };
+	});
+
+	it('fires on every captured fulfill/delete error, whose lease.purpose is null', () => {
+		const errors = items.filter(({ item }) => item.phase === 'error');
+		expect(errors.map(({ name }) => name).sort()).toEqual([
+			'amqp-lease-delete-error-ironic-node',
+			'amqp-lease-fulfill-error',
+		]);
+		for (const { name, item } of errors) {
+			expect(item.lease.purpose, name).toBeNull();
+			expect(select(item), name).toBe(true);
+		}
+	});
+
+	it('stays quiet on the other captures and on a ci-scratch lease', () => {
+		for (const { name, item } of items.filter(({ item }) => item.phase !== 'error')) {
+			expect(select(item), name).toBe(false);
+		}
+		const error = items.find(({ name }) => name === 'amqp-lease-fulfill-error')!.item;
+		expect(select({ ...error, lease: { ...error.lease, purpose: 'ci-scratch' } })).toBe(false);
 	});
 });
 

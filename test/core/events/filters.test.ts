@@ -57,6 +57,22 @@ describe('compileSelection: payload filters on the normalized item', () => {
 		);
 	});
 
+	it('not equals passes a missing field and a null (README: "except Not Equals, which it passes")', () => {
+		// purpose is null in every capture (amqp-lease-fulfill-error.body included).
+		expect(fulfillError.lease.purpose).toBeNull();
+		const notScratch = one({ path: 'lease.purpose', operator: 'notEquals', value: 'ci-scratch' });
+		expect(notScratch(fulfillError)).toBe(true);
+		expect(
+			one({ path: 'lease.nothing.here', operator: 'notEquals', value: 'x' })(fulfillError),
+		).toBe(true);
+		// ... and rejects the value it names.
+		const scratch = { ...fulfillError, lease: { ...fulfillError.lease, purpose: 'ci-scratch' } };
+		expect(notScratch(scratch)).toBe(false);
+		// Equals on the same missing or null field never matches.
+		expect(one({ path: 'lease.purpose', operator: 'equals', value: '' })(fulfillError)).toBe(false);
+		expect(one({ path: 'lease.nothing', operator: 'equals', value: '' })(fulfillError)).toBe(false);
+	});
+
 	it('regex searches the value; a missing key or null never matches', () => {
 		expect(one({ path: 'node.name', operator: 'regex', value: '^dummy-node-' })(fulfillEnd)).toBe(
 			true,
