@@ -277,7 +277,7 @@ describe('examples/fulfill-error-alert.json on the captured notifications', () =
 			'amqp-lease-fulfill-error',
 		]);
 		for (const { name, item } of errors) {
-			expect(item.lease.purpose, name).toBeNull();
+			expect(item.lease!.purpose, name).toBeNull();
 			expect(select(item), name).toBe(true);
 		}
 	});
@@ -287,7 +287,7 @@ describe('examples/fulfill-error-alert.json on the captured notifications', () =
 			expect(select(item), name).toBe(false);
 		}
 		const error = items.find(({ name }) => name === 'amqp-lease-fulfill-error')!.item;
-		expect(select({ ...error, lease: { ...error.lease, purpose: 'ci-scratch' } })).toBe(false);
+		expect(select({ ...error, lease: { ...error.lease!, purpose: 'ci-scratch' } })).toBe(false);
 	});
 });
 

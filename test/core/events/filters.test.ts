@@ -59,14 +59,17 @@ describe('compileSelection: payload filters on the normalized item', () => {
 
 	it('not equals passes a missing field and a null (README: "except Not Equals, which it passes")', () => {
 		// purpose is null in every capture (amqp-lease-fulfill-error.body included).
-		expect(fulfillError.lease.purpose).toBeNull();
+		expect(fulfillError.lease!.purpose).toBeNull();
 		const notScratch = one({ path: 'lease.purpose', operator: 'notEquals', value: 'ci-scratch' });
 		expect(notScratch(fulfillError)).toBe(true);
 		expect(
 			one({ path: 'lease.nothing.here', operator: 'notEquals', value: 'x' })(fulfillError),
 		).toBe(true);
 		// ... and rejects the value it names.
-		const scratch = { ...fulfillError, lease: { ...fulfillError.lease, purpose: 'ci-scratch' } };
+		const scratch: EsiLeapEvent = {
+			...fulfillError,
+			lease: { ...fulfillError.lease!, purpose: 'ci-scratch' },
+		};
 		expect(notScratch(scratch)).toBe(false);
 		// Equals on the same missing or null field never matches.
 		expect(one({ path: 'lease.purpose', operator: 'equals', value: '' })(fulfillError)).toBe(false);
