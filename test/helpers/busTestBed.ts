@@ -30,11 +30,18 @@ export async function openOsloTestBed(prefixes: {
 	return { connection, channel, exchange, queue };
 }
 
-/** Deletes the bed's exchange, its queue and that queue's dead-letter queue, then disconnects. */
+/**
+ * Deletes the bed's exchange, its queue and that queue's dead-letter queue, then disconnects.
+ * Without a connection (RabbitMQ was unreachable, so openOsloTestBed already failed with how to
+ * start it) there is nothing to delete and no second error to add.
+ */
 export async function closeOsloTestBed(
-	bed: Pick<OsloTestBed, 'connection' | 'exchange' | 'queue'>,
+	bed: Omit<Pick<OsloTestBed, 'connection' | 'exchange' | 'queue'>, 'connection'> & {
+		connection: OsloTestBed['connection'] | undefined;
+	},
 	extraQueues: string[] = [],
 ): Promise<void> {
+	if (bed.connection === undefined) return;
 	await cleanup(bed.connection, {
 		exchanges: [bed.exchange],
 		queues: [bed.queue, `${bed.queue}.dead`, ...extraQueues],
@@ -79,7 +86,8 @@ export class BusTriggers {
 	): Promise<FakeTrigger> {
 		const fake = createFakeTrigger({
 			parameters: {
-				queueName: bed.queue,
+				// The bed's queue as the trigger's own queue; an existing queue is named by the test.
+				...(parameters.queueSource === 'existing' ? {} : { queueName: bed.queue }),
 				...parameters,
 				options: { exchange: bed.exchange, ...(parameters.options as IDataObject) },
 			},

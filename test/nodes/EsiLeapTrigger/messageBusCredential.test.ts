@@ -27,6 +27,8 @@ describe('esiLeapMessageBusApiTest on the real broker', () => {
 	});
 
 	afterAll(async () => {
+		// undefined when RabbitMQ was unreachable: beforeAll already said how to start it
+		if (broker === undefined) return;
 		await cleanup(broker.connection, { exchanges: [exchange] });
 	});
 
