@@ -14,8 +14,22 @@ export type EsiLeapErrorKind =
 	| 'invalid_input' // rejected before any request was sent
 	| 'config'; // credential / catalog problems (no `lease` endpoint, ...)
 
+/** The object a request was about, so a "not found" can name it. */
+export interface EsiLeapSubject {
+	/** `Lease`, `Offer`, `Node`: as the headline names it. */
+	kind: 'Lease' | 'Offer' | 'Node';
+	/** The UUID or name the caller asked for. */
+	id: string;
+}
+
 export interface EsiLeapErrorDetails {
 	status?: number;
+	/** The headline a user should read when ESI's own text does not say what happened. */
+	summary?: string;
+	/** What the request was about (see EsiLeapSubject). */
+	subject?: EsiLeapSubject;
+	/** ESI's 500 "'NoneType' object has no attribute ..." for an unknown UUID (spec §10). */
+	unknownUuidAsServerError?: boolean;
 	/** ESI Leap's own message (`faultstring`, or `error.message` on a 401). */
 	esiMessage?: string;
 	/** The parameter or field at fault, for invalid_input and invalid_response. */
@@ -31,6 +45,9 @@ export class EsiLeapError extends Error {
 	readonly esiMessage?: string;
 	readonly field?: string;
 	readonly retryable: boolean;
+	readonly summary?: string;
+	readonly subject?: EsiLeapSubject;
+	readonly unknownUuidAsServerError: boolean;
 
 	constructor(kind: EsiLeapErrorKind, message: string, details: EsiLeapErrorDetails = {}) {
 		super(message);
@@ -39,6 +56,9 @@ export class EsiLeapError extends Error {
 		this.status = details.status;
 		this.esiMessage = details.esiMessage;
 		this.field = details.field;
+		this.summary = details.summary;
+		this.subject = details.subject;
+		this.unknownUuidAsServerError = details.unknownUuidAsServerError ?? false;
 		this.retryable = details.retryable ?? (kind === 'network' || kind === 'server');
 		if (details.cause !== undefined) (this as { cause?: unknown }).cause = details.cause;
 	}

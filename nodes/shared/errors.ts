@@ -21,14 +21,17 @@ export interface NodeErrorOptions {
 const DESCRIPTIONS: Partial<Record<EsiLeapErrorKind, string>> = {
 	unauthorized:
 		'ESI Leap or Keystone did not accept the login. Check the ESI Leap API credential (and that its project still exists).',
-	not_found:
-		'ESI Leap has no such object visible to this project. Note that ESI reports unknown UUIDs as a server error; this is that case.',
+	not_found: 'ESI Leap has no such object visible to this project.',
 	conflict: 'The request clashes with an existing offer or lease (time window or name).',
 	bad_request: 'ESI Leap rejected the request as invalid.',
 	server: 'ESI Leap failed internally; retrying later may help.',
 	network: 'No answer from ESI Leap. Check the endpoint, the network and TLS settings.',
 	invalid_response: 'ESI Leap answered with data this node does not understand.',
 };
+
+/** Only for ESI's 500 "'NoneType' object has no attribute ..." (never a real 404). */
+export const UNKNOWN_UUID_NOTE =
+	'Note that ESI reports unknown UUIDs as a server error; this is that case.';
 
 export function toNodeError(
 	node: INode,
@@ -51,13 +54,16 @@ export function toNodeError(
 		});
 	}
 
-	const message = clean(error.esiMessage ?? error.message);
+	// `summary` says what happened when ESI's text does not (its 500 for an unknown UUID).
+	const message = clean(error.summary ?? error.esiMessage ?? error.message);
 	const description =
 		error.kind === 'forbidden'
 			? forbiddenDescription(options.requiredRole)
 			: error.kind === 'invalid_response' && error.field
 				? `${DESCRIPTIONS.invalid_response} Field: ${error.field}.`
-				: DESCRIPTIONS[error.kind];
+				: error.kind === 'not_found' && error.unknownUuidAsServerError
+					? `${DESCRIPTIONS.not_found} ${UNKNOWN_UUID_NOTE}`
+					: DESCRIPTIONS[error.kind];
 	const httpCode = error.status !== undefined ? String(error.status) : undefined;
 	return new NodeApiError(node, { message, ...(httpCode ? { httpCode } : {}) } as JsonObject, {
 		message,

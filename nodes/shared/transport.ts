@@ -14,6 +14,13 @@
  * as plain `true` hand the 401 back; we then re-send once with status errors enabled, so their
  * refresh path still runs.
  *
+ * Bodies go to n8n already serialized, with their Content-Type. n8n drops an empty object body:
+ * convertN8nRequestToAxios (@n8n/backend-network 2.41 dist/http/axios/request.js, n8n-core 1.x
+ * the same) sets axios `data` only for a string or a non-empty object, so `body: {}` with
+ * `json: true` leaves the wire without a body and without a Content-Type, and ESI answers 400
+ * `Missing argument: "new_lease"` (capture edge-014). A string is always sent; axios adds no
+ * Content-Type to a string, and ESI answers a body without one with 415 (edge-013).
+ *
  * A `responseType: 'stream'` request is sent with `encoding: 'stream'`: n8n hands axios's
  * response stream over as the body, for every status and also inside a thrown status error
  * (n8n-core 2.41 convertN8nRequestToAxios maps `encoding` to axios's `responseType`; 1.x does
@@ -48,8 +55,12 @@ export function toN8nRequestOptions(
 		method: request.method,
 		url: request.url,
 		...(Object.keys(qs).length > 0 ? { qs } : {}),
-		...(request.body !== undefined ? { body: request.body as IDataObject } : {}),
-		headers: { Accept: 'application/json', ...request.headers },
+		...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+		headers: {
+			Accept: 'application/json',
+			...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+			...request.headers,
+		},
 		json: true,
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,

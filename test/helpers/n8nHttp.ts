@@ -81,9 +81,20 @@ export function createN8nHttp(credentials: Record<string, StoredCredential>): N8
 		for (const [key, value] of Object.entries(options.headers ?? {})) {
 			if (value !== undefined) headers[key.toLowerCase()] = String(value);
 		}
+		// As n8n 2.41 (@n8n/backend-network dist/http/axios/request.js convertN8nRequestToAxios):
+		// axios gets `data` only for a string or a non-empty object, so `{}` sends no body and no
+		// Content-Type; axios then types an object as JSON and leaves a string untyped.
 		let body: string | undefined;
-		if (options.body !== undefined && options.body !== null && options.method !== 'GET') {
-			body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+		const sent = options.body as unknown;
+		if (options.method !== 'GET' && typeof sent === 'string' && sent !== '') {
+			body = sent;
+		} else if (
+			options.method !== 'GET' &&
+			typeof sent === 'object' &&
+			sent !== null &&
+			Object.keys(sent).length > 0
+		) {
+			body = JSON.stringify(sent);
 			headers['content-type'] ??= 'application/json';
 		}
 		const entry: RequestLogEntry = {

@@ -5,7 +5,12 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod';
 
-import { EsiLeapError, isEsiLeapError, type EsiLeapErrorKind } from '../errors';
+import {
+	EsiLeapError,
+	isEsiLeapError,
+	type EsiLeapErrorKind,
+	type EsiLeapSubject,
+} from '../errors';
 import {
 	consoleTokenSchema,
 	eventListSchema,
@@ -211,20 +216,25 @@ export function createEsiLeapClient(
 			query?: Record<string, string | undefined>;
 			body?: unknown;
 			responseType?: 'stream';
+			/** The object asked for, so a not-found names it. */
+			subject?: EsiLeapSubject;
 		} = {},
 	): Promise<HttpResponse> {
 		const response = await transport({
 			method,
 			url: path,
 			query: extra.query && dropUndefined(extra.query),
-			body: extra.body,
+			// Every ESI POST/PATCH takes a JSON object: with no body ESI answers 400 `Missing
+			// argument: "new_lease"` (edge-014, edge-023) or 500 on PATCH (edge-032); `{}` is
+			// what "nothing to say" means to it (edge-016: a claim with all defaults, 201).
+			body: method === 'POST' || method === 'PATCH' ? (extra.body ?? {}) : extra.body,
 			headers: { Accept: 'application/json' },
 			timeoutMs: method === 'DELETE' ? deleteTimeoutMs : timeoutMs,
 			...(extra.responseType ? { responseType: extra.responseType } : {}),
 		}).catch((cause: unknown) => networkError(method, path, cause));
 		if (response instanceof Error) throw response;
 		if (response.status < 200 || response.status >= 300) {
-			throw errorFromResponse(method, path, response);
+			throw errorFromResponse(method, path, response, extra.subject);
 		}
 		return response;
 	}
@@ -233,16 +243,20 @@ export function createEsiLeapClient(
 		schema: ZodType<T, ZodTypeDef, unknown>,
 		method: HttpMethod,
 		path: string,
-		extra?: { query?: Record<string, string | undefined>; body?: unknown },
+		extra?: {
+			query?: Record<string, string | undefined>;
+			body?: unknown;
+			subject?: EsiLeapSubject;
+		},
 	): Promise<T> {
 		const response = await send(method, path, extra);
 		return validate(schema, response.body, method, path);
 	}
 
-	async function remove(path: string, id: string): Promise<DeleteResult> {
+	async function remove(path: string, subject: EsiLeapSubject): Promise<DeleteResult> {
 		// The body is `null`; there is nothing else to read.
-		await send('DELETE', path);
-		return { deleted: true, id };
+		await send('DELETE', path, { subject });
+		return { deleted: true, id: subject.id };
 	}
 
 	async function resolveUniqueUuid<T extends { name: string | null; uuid: string }>(
@@ -293,7 +307,9 @@ export function createEsiLeapClient(
 		},
 
 		getOffer: async (uuidOrName) =>
-			call(offerSchema, 'GET', itemPath('offers', uuidOrName, 'offerId')),
+			call(offerSchema, 'GET', itemPath('offers', uuidOrName, 'offerId'), {
+				subject: { kind: 'Offer', id: uuidOrName },
+			}),
 
 		createOffer: async (input) => {
 			const body = dropUndefined({
@@ -309,7 +325,7 @@ export function createEsiLeapClient(
 		},
 
 		deleteOffer: async (uuidOrName) =>
-			remove(itemPath('offers', uuidOrName, 'offerId'), uuidOrName),
+			remove(itemPath('offers', uuidOrName, 'offerId'), { kind: 'Offer', id: uuidOrName }),
 
 		claimOffer: async (offerUuid, input = {}) => {
 			const uuid = requireText(offerUuid, 'offerId');
@@ -327,7 +343,10 @@ export function createEsiLeapClient(
 				properties: input.properties,
 				purpose: input.purpose,
 			});
-			return call(leaseSchema, 'POST', `/v1/offers/${encodeURIComponent(uuid)}/claim`, { body });
+			return call(leaseSchema, 'POST', `/v1/offers/${encodeURIComponent(uuid)}/claim`, {
+				body,
+				subject: { kind: 'Offer', id: uuid },
+			});
 		},
 
 		listLeases: async (filters = {}) => {
@@ -348,7 +367,9 @@ export function createEsiLeapClient(
 		},
 
 		getLease: async (uuidOrName) =>
-			call(leaseSchema, 'GET', itemPath('leases', uuidOrName, 'leaseId')),
+			call(leaseSchema, 'GET', itemPath('leases', uuidOrName, 'leaseId'), {
+				subject: { kind: 'Lease', id: uuidOrName },
+			}),
 
 		createLease: async (input) => {
 			const body = dropUndefined({
@@ -367,11 +388,14 @@ export function createEsiLeapClient(
 		updateLeaseEndTime: async (uuidOrName, endTime) => {
 			// ESI accepts exactly this one key, in exactly %Y-%m-%dT%H:%M:%S.
 			const body = { end_time: toEsiTime(endTime, 'endTime') };
-			return call(leaseSchema, 'PATCH', itemPath('leases', uuidOrName, 'leaseId'), { body });
+			return call(leaseSchema, 'PATCH', itemPath('leases', uuidOrName, 'leaseId'), {
+				body,
+				subject: { kind: 'Lease', id: uuidOrName },
+			});
 		},
 
 		deleteLease: async (uuidOrName) =>
-			remove(itemPath('leases', uuidOrName, 'leaseId'), uuidOrName),
+			remove(itemPath('leases', uuidOrName, 'leaseId'), { kind: 'Lease', id: uuidOrName }),
 
 		listNodes: async (filters = {}) => {
 			const query = {
@@ -436,11 +460,15 @@ export function createEsiLeapClient(
 			});
 			return call(consoleTokenSchema, 'POST', '/v1/console_auth_tokens', {
 				body,
+				subject: { kind: 'Node', id: body.node_uuid_or_name as string },
 			});
 		},
 
 		deleteConsoleToken: async (nodeUuidOrName) =>
-			remove(itemPath('console_auth_tokens', nodeUuidOrName, 'nodeUuidOrName'), nodeUuidOrName),
+			remove(itemPath('console_auth_tokens', nodeUuidOrName, 'nodeUuidOrName'), {
+				kind: 'Node',
+				id: nodeUuidOrName,
+			}),
 
 		resolveOfferUuid: async (uuidOrName, filters) =>
 			resolveUniqueUuid('offer', uuidOrName, () => client.listOffers(filters)),
@@ -576,7 +604,10 @@ function validate<T>(
 }
 
 // ESI raises most business errors as 500 (spec §2.3); sort them by their message.
-const NOT_FOUND_500 = [/'NoneType' object has no attribute/, /\(HTTP 404\)/];
+// An unknown UUID is looked up as a UUID and the miss dereferences None (edge-194, 198, 202,
+// 206); Ironic's 404 for a node comes back wrapped in a 500 (edge-208, 210).
+const UNKNOWN_UUID_500 = /'NoneType' object has no attribute '\w+'/;
+const NOT_FOUND_500 = [UNKNOWN_UUID_500, /\(HTTP 404\)/];
 const FORBIDDEN_500 = [/\(HTTP 403\)/];
 const CONFLICT_500 = [/Time conflict/i, /Duplicate .* with name/i, /has no availabilities/i];
 const BAD_REQUEST_500 = [
@@ -616,17 +647,37 @@ const REASONS: Record<number, string> = {
 	504: 'Gateway timeout',
 };
 
-/** Turns a non-2xx ESI Leap response into an EsiLeapError carrying ESI's own message. */
-export function errorFromResponse(method: HttpMethod, path: string, response: HttpResponse) {
+/**
+ * Turns a non-2xx ESI Leap response into an EsiLeapError carrying ESI's own message. ESI's 500
+ * for an unknown UUID says nothing a user can read, so then `summary` says what happened,
+ * naming the object; a real 404 (`Lease with name or uuid X not found.`) already does.
+ */
+export function errorFromResponse(
+	method: HttpMethod,
+	path: string,
+	response: HttpResponse,
+	subject?: EsiLeapSubject,
+) {
 	const esiMessage = parseErrorMessage(response.body);
 	const kind = kindForStatus(response.status, esiMessage);
 	const reason = esiMessage ?? REASONS[response.status] ?? `HTTP ${response.status}`;
+	const unknownUuidAsServerError =
+		response.status === 500 && esiMessage !== undefined && UNKNOWN_UUID_500.test(esiMessage);
 	return new EsiLeapError(kind, `${reason} (ESI Leap ${response.status} on ${method} ${path})`, {
 		status: response.status,
 		esiMessage,
+		subject,
+		unknownUuidAsServerError,
+		...(unknownUuidAsServerError && subject ? { summary: notFoundSummary(subject) } : {}),
 		// Only genuine server trouble is worth retrying; ESI's business 500s never heal.
 		retryable: kind === 'server',
 	});
+}
+
+/** `Lease ee673b7a… not found, or not visible to this project` (a name is given in full). */
+export function notFoundSummary(subject: EsiLeapSubject): string {
+	const id = isUuidLike(subject.id) ? `${subject.id.slice(0, 8)}…` : subject.id;
+	return `${subject.kind} ${id} not found, or not visible to this project`;
 }
 
 function networkError(method: HttpMethod, path: string, cause: unknown): EsiLeapError {

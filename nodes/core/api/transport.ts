@@ -11,7 +11,10 @@ export interface HttpRequest {
 	url: string;
 	/** Only defined values are sent; ESI Leap rejects unknown query parameters with 400. */
 	query?: Record<string, string | undefined>;
-	/** Serialized as JSON with `Content-Type: application/json`. */
+	/**
+	 * Serialized as JSON with `Content-Type: application/json`, even when it is `{}` (the client
+	 * gives every POST and PATCH a body; ESI rejects one without: capture edge-014).
+	 */
 	body?: unknown;
 	headers?: Record<string, string>;
 	timeoutMs?: number;

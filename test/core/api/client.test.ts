@@ -11,6 +11,7 @@ import {
 import type { HttpRequest, Transport } from '../../../nodes/core/api/transport';
 import { EsiLeapError, type EsiLeapErrorKind } from '../../../nodes/core/errors';
 import { FIXTURES_DIR, captureBody, captureTransport, loadCapture } from '../../helpers/captures';
+import { edgeCapture, faultstringOf } from '../../contract/edgeCaptures';
 
 function clientFor(routes: Parameters<typeof captureTransport>[0]) {
 	const stub = captureTransport(routes);
@@ -583,5 +584,108 @@ describe('scanEvents', () => {
 		const error = await failure(createEsiLeapClient(transport).scanEvents({}, () => undefined));
 		expect(error).toMatchObject({ kind: 'network', retryable: true });
 		expect(error.message).toMatch(/broke off: socket hang up \(ECONNRESET\)/);
+	});
+});
+
+/** A stub answering `METHOD path` as the real ESI Leap did in edge capture `number`. */
+function edgeRoute(number: number) {
+	const capture = edgeCapture(number);
+	return {
+		[`${capture.request.method} ${capture.request.path}`]: {
+			status: capture.response.status as number,
+			body: JSON.parse(capture.response.body_text) as unknown,
+			headers: capture.response.headers,
+		},
+	};
+}
+
+describe('request bodies: every POST and PATCH carries a JSON object', () => {
+	// edge-014/015: no body (or an empty one) is 400 Missing argument "new_lease"; edge-016: {} is 201.
+	it('claims with nothing set send {} (not "no body")', async () => {
+		const offer = '5cb0ba7b-31fd-4a52-8e24-c638b13bd7cd';
+		const { client, requests } = clientFor(edgeRoute(16));
+		const lease = await client.claimOffer(offer);
+		expect(lease.offer_uuid).toBe(offer);
+		expect(requests[0].body).toEqual({});
+		await client.claimOffer(offer, {}).catch(() => undefined);
+		expect(requests[1].body).toEqual({});
+	});
+
+	it('sends an object body on every POST/PATCH whatever is left empty, and none on GET/DELETE', async () => {
+		const requests: HttpRequest[] = [];
+		const client = createEsiLeapClient(async (request) => {
+			requests.push(request);
+			return { status: 599, headers: {}, body: '' };
+		});
+		const uuid = '3f0c7a52-5d0e-4b8e-9a51-0c0ffee00001';
+		await Promise.allSettled([
+			client.createOffer({ resourceUuid: uuid }),
+			client.claimOffer(uuid, { name: undefined, startTime: '', endTime: undefined }),
+			client.createLease({ resourceUuid: uuid, projectId: 'p' }),
+			client.updateLeaseEndTime(uuid, '2041-03-09T00:00:00Z'),
+			client.createConsoleToken({ nodeUuidOrName: 'n' }),
+			client.getLease(uuid),
+			client.deleteLease(uuid),
+			client.listLeases(),
+		]);
+		expect(requests).toHaveLength(8);
+		for (const request of requests) {
+			if (request.method === 'POST' || request.method === 'PATCH') {
+				expect(request.body, `${request.method} ${request.url}`).toBeTypeOf('object');
+				expect(Array.isArray(request.body)).toBe(false);
+				expect(request.body).not.toBeNull();
+			} else {
+				expect(request.body, `${request.method} ${request.url}`).toBeUndefined();
+			}
+		}
+	});
+});
+
+describe('not found: the headline names the object, only the 500 case says ESI calls it a server error', () => {
+	const random = '3f0c7a52-5d0e-4b8e-9a51-0c0ffee00001';
+	const cases: Array<
+		[number, (client: ReturnType<typeof createEsiLeapClient>) => Promise<unknown>, string]
+	> = [
+		[194, (c) => c.getLease(random), 'Lease 3f0c7a52… not found, or not visible to this project'],
+		[198, (c) => c.deleteLease(random), 'Lease 3f0c7a52… not found, or not visible to this project'],
+		[
+			200,
+			(c) => c.updateLeaseEndTime(random, '2041-01-01T00:00:00Z'),
+			'Lease 3f0c7a52… not found, or not visible to this project',
+		],
+		[202, (c) => c.getOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
+		[204, (c) => c.deleteOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
+		[206, (c) => c.claimOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
+	];
+
+	it.each(cases)('edge-%s (ESI 500) → %s', async (number, run, summary) => {
+		const { client } = clientFor(edgeRoute(number));
+		const error = await failure(run(client));
+		expect(error).toMatchObject({
+			kind: 'not_found',
+			status: 500,
+			summary,
+			unknownUuidAsServerError: true,
+			retryable: false,
+		});
+		expect(error.esiMessage).toBe(faultstringOf(edgeCapture(number)));
+	});
+
+	it.each([
+		[196, (c: ReturnType<typeof createEsiLeapClient>) => c.getLease('cap-no-such-name')],
+		[199, (c: ReturnType<typeof createEsiLeapClient>) => c.deleteLease('cap-no-such-name')],
+		[203, (c: ReturnType<typeof createEsiLeapClient>) => c.getOffer('cap-no-such-name')],
+	])('edge-%s (a real 404) keeps ESI’s own headline and is not flagged', async (number, run) => {
+		const { client } = clientFor(edgeRoute(number));
+		const error = await failure(run(client));
+		expect(error).toMatchObject({ kind: 'not_found', status: 404, unknownUuidAsServerError: false });
+		expect(error.summary).toBeUndefined();
+		expect(error.esiMessage).toBe(faultstringOf(edgeCapture(number)));
+	});
+
+	it('the node’s own name look-up is not flagged either', async () => {
+		const { client } = clientFor({ 'GET /v1/offers': { status: 200, body: { offers: [] } } });
+		const error = await failure(client.resolveOfferUuid('nothing'));
+		expect(error).toMatchObject({ kind: 'not_found', unknownUuidAsServerError: false });
 	});
 });

@@ -54,8 +54,8 @@ describe('per-item execution', () => {
 		]);
 		expect(items[0].json.uuid).toBe(good);
 		expect(items[1].json.error).toContain('not a UUID');
-		expect(items[2].json.error).toContain("'NoneType' object has no attribute");
-		expect(items[2].json.description).toContain('no such object');
+		expect(items[2].json.error).toBe('Offer 6f1d3d2e… not found, or not visible to this project');
+		expect(items[2].json.description).toContain("'NoneType' object has no attribute");
 		expect(items[3].json.uuid).toBe(good);
 	});
 

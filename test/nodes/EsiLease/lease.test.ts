@@ -109,6 +109,8 @@ describe('lease: get', () => {
 		});
 		expect(byName.message).toBe('Lease with name or uuid no-such-lease not found.');
 		expect((byName as NodeApiError).httpCode).toBe('404');
+		// A real 404 is not ESI's unknown-UUID 500: no note claiming it is.
+		expect((byName as NodeApiError).description).not.toContain('unknown UUIDs');
 
 		const byUuid = await env.lessee.fail({
 			resource: 'lease',
@@ -116,8 +118,15 @@ describe('lease: get', () => {
 			leaseId: locator('id', '0b6a3c58-4dc6-4a4f-9a56-0b0e2b7f7d11'),
 		});
 		expect(byUuid).toBeInstanceOf(NodeApiError);
-		expect(byUuid.message).toContain("'NoneType' object has no attribute");
-		expect((byUuid as NodeApiError).description).toContain('no such object');
+		// edge-194: ESI's 500 text goes to the description; the headline says what happened.
+		expect(byUuid.message).toBe('Lease 0b6a3c58… not found, or not visible to this project');
+		expect((byUuid as NodeApiError).httpCode).toBe('500');
+		const description = (byUuid as NodeApiError).description ?? '';
+		expect(description).toContain("'NoneType' object has no attribute 'owner_id'");
+		expect(description).toContain(
+			'ESI reports unknown UUIDs as a server error; this is that case.',
+		);
+		expect(description).toContain('/v1/leases/0b6a3c58-4dc6-4a4f-9a56-0b0e2b7f7d11');
 	});
 
 	it("passes ESI's 400 message on", async () => {

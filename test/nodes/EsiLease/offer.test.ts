@@ -257,6 +257,8 @@ describe('offer: claim', () => {
 		});
 		expect(unknown).toBeInstanceOf(NodeApiError);
 		expect(unknown.message).toContain('No offer named "no-such-offer"');
+		// The node's own look-up: not ESI's unknown-UUID 500, so no note saying it is.
+		expect((unknown as NodeApiError).description).not.toContain('unknown UUIDs');
 
 		const first = await createOffer('offer-twin');
 		const second = await createOffer('offer-twin');

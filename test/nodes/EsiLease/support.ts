@@ -36,8 +36,14 @@ export interface Session {
 	run(parameters: INodeParameters, options?: RunOptions): Promise<INodeExecutionData[]>;
 	/** Runs and returns what the node threw (fails the test if it did not throw). */
 	fail(parameters: INodeParameters, options?: RunOptions): Promise<Error>;
-	/** ESI Leap requests sent so far (Keystone excluded). */
-	esiRequests(): Array<{ method: string; url: string; body?: unknown; status?: number }>;
+	/** ESI Leap requests sent so far (Keystone excluded), JSON bodies decoded. */
+	esiRequests(): Array<{
+		method: string;
+		url: string;
+		headers: Record<string, string>;
+		body?: unknown;
+		status?: number;
+	}>;
 	close(): Promise<void>;
 }
 
@@ -59,9 +65,17 @@ export function sessionFor(emulator: Emulator, role: EmulatorRole): Session {
 			}
 			return outcome.error as Error;
 		},
-		esiRequests: () => http.requests.filter((request) => request.url.startsWith(emulator.leaseUrl)),
+		esiRequests: () =>
+			http.requests
+				.filter((request) => request.url.startsWith(emulator.leaseUrl))
+				.map((request) => ({ ...request, body: decodedBody(request.body) })),
 		close: async () => await http.close(),
 	};
+}
+
+/** The transport hands n8n JSON text; tests compare the decoded value. */
+function decodedBody(body: unknown): unknown {
+	return typeof body === 'string' && body !== '' ? (JSON.parse(body) as unknown) : body;
 }
 
 export interface Sessions {

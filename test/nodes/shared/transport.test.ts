@@ -66,6 +66,19 @@ describe('toN8nRequestOptions', () => {
 		});
 		expect(toN8nRequestOptions({ method: 'GET', url: '/' })).not.toHaveProperty('qs');
 	});
+
+	// n8n drops an empty object body (convertN8nRequestToAxios sets axios data only for a string
+	// or a non-empty object) and ESI then answers 400 Missing argument (capture edge-014).
+	it('hands n8n every body as JSON text with its Content-Type, `{}` included', () => {
+		for (const body of [{}, { end_time: '2041-03-09T00:00:00' }]) {
+			const options = toN8nRequestOptions({ method: 'POST', url: '/v1/offers/x/claim', body });
+			expect(options.body).toBe(JSON.stringify(body));
+			expect(options.headers).toMatchObject({ 'Content-Type': 'application/json' });
+		}
+		const get = toN8nRequestOptions({ method: 'GET', url: '/v1/leases' });
+		expect(get).not.toHaveProperty('body');
+		expect(get.headers).not.toHaveProperty('Content-Type');
+	});
 });
 
 describe('esiLeapApiTransport', () => {
@@ -143,7 +156,11 @@ describe('transportOverHttpRequest', () => {
 			body: { a: 1 },
 		});
 		expect(response).toEqual({ status: 201, headers: { 'x-subject-token': 't' }, body: {} });
-		expect(seen[0]).toMatchObject({ skipSslCertificateValidation: true, body: { a: 1 } });
+		expect(seen[0]).toMatchObject({
+			skipSslCertificateValidation: true,
+			body: '{"a":1}',
+			headers: { 'Content-Type': 'application/json' },
+		});
 	});
 });
 
