@@ -215,17 +215,65 @@ interface ParsedBody {
 	times: { start?: NaiveTime; end?: NaiveTime };
 }
 
-function parseJsonBody(request: ApiRequest): unknown {
-	const contentType = String(request.headers['content-type'] ?? '')
-		.split(';')[0]
-		.trim();
-	if (request.rawBody.trim() === '') return {};
-	if (contentType !== 'application/json') raise(415, `Unknown mimetype: ${contentType}`);
+/** What WSME hands the controller for a body argument: absent, or the decoded JSON value. */
+type BodyArgument = { present: false } | { present: true; value: unknown };
+
+// WSME's JSON content types (wsme/rest/json.py accept_content_types); webob reads a request
+// without Content-Type as text/plain (capture edge-013).
+const JSON_MIMETYPES = ['application/json', 'text/javascript'];
+
+/**
+ * The body as wsme/rest/args.py args_from_body reads it: an empty body is no argument at all
+ * (edge-005, edge-006: no body, or Content-Length 0, same answer); form bodies become query-like
+ * arguments (edge-351); other mimetypes are 415 (edge-012, edge-013, edge-352), bad JSON 400
+ * (edge-011). `application/json; charset=utf-8` and `text/javascript` are JSON (edge-349, 350).
+ */
+function readBodyArgument(request: ApiRequest): BodyArgument {
+	if (request.rawBody === '') return { present: false };
+	const mimetype =
+		String(request.headers['content-type'] ?? '')
+			.split(';')[0]
+			.trim() || 'text/plain';
+	if (mimetype === 'application/x-www-form-urlencoded') {
+		const names = [...new URLSearchParams(request.rawBody).keys()];
+		raise(400, `Unknown argument: "${names.join(', ')}"`);
+	}
+	if (!JSON_MIMETYPES.includes(mimetype)) raise(415, `Unknown mimetype: ${mimetype}`);
 	try {
-		return JSON.parse(request.rawBody);
+		return { present: true, value: JSON.parse(request.rawBody) };
 	} catch {
 		return raise(400, 'Request is not in valid JSON format');
 	}
+}
+
+/** Python's type name of a decoded JSON value, as in `'list' object has no attribute`. */
+function pyTypeName(value: unknown): string {
+	if (value === null) return 'NoneType';
+	if (Array.isArray(value)) return 'list';
+	if (typeof value === 'string') return 'str';
+	if (typeof value === 'boolean') return 'bool';
+	if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+	return 'dict';
+}
+
+/**
+ * A mandatory `{str: str}` body (console tokens): absent is 400 Missing argument (edge-041,
+ * 042), a non-dict 400 "Value not a valid dict" (edge-045, 046); `null` passes WSME as None.
+ */
+function dictBody(request: ApiRequest, argument: string, mandatory: boolean): unknown {
+	const body = readBodyArgument(request);
+	if (!body.present) {
+		if (mandatory) raise(400, `Missing argument: "${argument}"`);
+		return null;
+	}
+	const { value } = body;
+	if (value !== null && pyTypeName(value) !== 'dict') {
+		raise(
+			400,
+			`Invalid input for field/attribute ${argument}. Value: '${pyRepr(value)}'. Value not a valid dict: ${pyRepr(value)}`,
+		);
+	}
+	return value;
 }
 
 function validateBody(
@@ -233,14 +281,15 @@ function validateBody(
 	argument: string,
 	attributes: AttributeSpec[],
 ): ParsedBody {
-	const body = parseJsonBody(request);
-	if (!body || typeof body !== 'object' || Array.isArray(body)) {
-		raise(
-			400,
-			`Invalid input for field/attribute ${argument}. Value: '${pyRepr(body)}'. Invalid data type`,
-		);
-	}
-	const raw = body as Record<string, unknown>;
+	const body = readBodyArgument(request);
+	// edge-014, edge-023: a WSME complex-type argument is mandatory.
+	if (!body.present) raise(400, `Missing argument: "${argument}"`);
+	// edge-008, edge-017, edge-026: None reaches the controller's `.to_dict()`.
+	if (body.value === null) raise(500, "'NoneType' object has no attribute 'to_dict'");
+	// edge-009, edge-010, edge-018: wsme/rest/json.py fromjson calls `.keys()` on it.
+	if (pyTypeName(body.value) !== 'dict')
+		raise(500, `'${pyTypeName(body.value)}' object has no attribute 'keys'`);
+	const raw = body.value as Record<string, unknown>;
 	const times: ParsedBody['times'] = {};
 	for (const attribute of attributes) {
 		const value = raw[attribute.name];
@@ -775,8 +824,11 @@ function createLease(db: Database, config: ApiConfig, caller: Caller, request: A
 function updateLease(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
 	const lease = lookup(db.leases, ident, 'Lease', undefined, 'owner_id');
 	if (!caller.isAdmin) raise(403, `Access was denied to lease ${lease.uuid}.`);
-	const body = parseJsonBody(request);
-	const keys = body && typeof body === 'object' ? Object.keys(body) : [];
+	// `patch` is an optional {str: str} argument: absent or null reaches `patch.keys()`
+	// (edge-032, 033, 035); any key but end_time is refused (edge-034, 166, 175, 188).
+	const body = dictBody(request, 'patch', false);
+	if (body === null) raise(500, "'NoneType' object has no attribute 'keys'");
+	const keys = Object.keys(body as Record<string, unknown>);
 	if (keys.length !== 1 || keys[0] !== 'end_time')
 		raise(500, 'Only the end_time field may be updated');
 	const value = (body as Record<string, unknown>).end_time;
@@ -924,7 +976,12 @@ function listEvents(
 }
 
 function createConsoleToken(db: Database, caller: Caller, request: ApiRequest): Reply {
-	const body = objectValue(parseJsonBody(request));
+	const value = dictBody(request, 'new_console_auth_token', true);
+	// esi_leap/api/controllers/v1/console_auth_token.py indexes the dict: edge-044 (None),
+	// edge-043 (no key).
+	if (value === null) raise(500, "'NoneType' object is not subscriptable");
+	const body = value as Record<string, unknown>;
+	if (!('node_uuid_or_name' in body)) raise(500, "'node_uuid_or_name'");
 	const ident = optionalString(body.node_uuid_or_name) ?? '';
 	const node = findIronicNode(db, ident);
 	const visible =
