@@ -5,7 +5,13 @@ export interface BackoffOptions {
 	factor?: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 60_000, factor: 2 };
+/**
+ * Frequent on purpose: after a broker restart ESI re-declares oslo's non-durable exchange and
+ * publishes about 0.4 s after the broker is back (issue 12); until we have re-bound, those
+ * notifications reach no queue of ours. First attempt after 100-200 ms, then at most 1 s apart.
+ * A refused connection costs the broker next to nothing.
+ */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 1_000, factor: 2 };
 
 /**
  * Delay before reconnect attempt `attempt` (0-based): "equal jitter", i.e. a random value in

@@ -10,7 +10,7 @@ import type { BrokerChannel, BrokerConnection, BrokerMessage, Connect } from './
 import { InFlightTracker } from './inFlight';
 import type { InFlightKey } from './inFlight';
 import { applyTopology } from './topology';
-import type { Topology } from './topology';
+import type { AppliedTopology, Topology } from './topology';
 
 /**
  * The message-bus consumer: connect → declare → consume → (on loss) reconnect with backoff.
@@ -46,6 +46,28 @@ export interface OutageReport {
 	sinceMs: number;
 	attempts: number;
 	lastError: string;
+}
+
+/**
+ * Reported once per reconnect, after the consumer is consuming again. The single signal for
+ * "the consumer was away; something may have been missed": the trigger records a failure and
+ * warns when `bindingsLost`, and reconciliation with ESI's event history runs on every one.
+ */
+export interface ReconnectReport {
+	/** When the connection was lost (ms since the epoch, the consumer's clock). */
+	outageStart: number;
+	/** When the queue was bound and consumed again. */
+	outageEnd: number;
+	attempts: number;
+	/** The exchange was missing and the consumer declared it (oslo's arguments). */
+	exchangeRecreated: boolean;
+	/**
+	 * The queue's bindings were gone during (part of) the outage: the exchange was re-created
+	 * (by us, or by ESI before we came back, as the restart marker tells). Notifications
+	 * published between `outageStart` and `outageEnd` may then have been routed nowhere.
+	 */
+	bindingsLost: boolean;
+	queue: string;
 }
 
 export interface ConsumerStats {
@@ -88,6 +110,8 @@ export interface ConsumerOptions {
 	/** Once per outage that lasts longer than `outageNoticeMs`. */
 	onOutage?(report: OutageReport): void;
 	onRecovered?(report: OutageReport): void;
+	/** After every successful reconnect (not the first connection); see ReconnectReport. */
+	onReconnected?(report: ReconnectReport): void;
 	/** Manual test: stop consuming after the first delivered event. */
 	stopAfterFirst?: boolean;
 	logger: BusLogger;
@@ -193,7 +217,7 @@ export class BusConsumer {
 
 	/** First connection: errors are thrown so that activation fails with a clear reason. */
 	async start(): Promise<void> {
-		await this.establish();
+		await this.establish(false);
 	}
 
 	/**
@@ -229,13 +253,23 @@ export class BusConsumer {
 		await this.reconnecting?.catch(() => undefined);
 	}
 
-	private async establish(): Promise<void> {
+	private async establish(reconnect: boolean): Promise<AppliedTopology> {
 		const connection = await this.options.connect();
 		const generation = ++this.generation;
 		let established = false;
 		try {
-			const channel = await connection.createChannel();
-			const queue = await applyTopology(channel, this.options.topology);
+			const applied = await applyTopology(
+				() => connection.createChannel(),
+				this.options.topology,
+				{ declareMissingExchange: reconnect, checkMarker: reconnect },
+			);
+			const { channel, queue } = applied;
+			if (applied.exchangeDeclared) {
+				this.options.logger.warn(
+					'The exchange was missing; declared it as oslo.messaging does so that the queue is bound before ESI Leap publishes',
+					{ exchange: this.options.topology.exchange },
+				);
+			}
 			await channel.prefetch(this.options.prefetch);
 			const state: ChannelState = {
 				generation,
@@ -248,7 +282,7 @@ export class BusConsumer {
 			const lost = (error?: Error) => this.onLost(state, error);
 			connection.onClose(lost);
 			channel.onClose(lost);
-			if (this.closing) return;
+			if (this.closing) return applied;
 			this.current = state;
 			state.consumerTag = await channel.consume(queue, (message) => {
 				if (message === null) {
@@ -263,6 +297,7 @@ export class BusConsumer {
 			});
 			established = true;
 			this.options.logger.info('Consuming ESI Leap notifications', { queue, generation });
+			return applied;
 		} finally {
 			if (!established) await connection.close().catch(() => undefined);
 		}
@@ -311,14 +346,24 @@ export class BusConsumer {
 			if (this.closing) return;
 			attempts++;
 			try {
-				await this.establish();
+				const applied = await this.establish(true);
+				if (this.closing) return;
 				this.stats.reconnects++;
-				const report = { sinceMs: this.now() - since, attempts, lastError };
+				const outageEnd = this.now();
+				const report = { sinceMs: outageEnd - since, attempts, lastError };
 				this.options.logger.info('Reconnected to the message bus', {
 					attempts,
 					outageMs: report.sinceMs,
 				});
 				if (reported) this.options.onRecovered?.(report);
+				this.options.onReconnected?.({
+					outageStart: since,
+					outageEnd,
+					attempts,
+					exchangeRecreated: applied.exchangeDeclared,
+					bindingsLost: applied.exchangeDeclared || applied.markerLost === true,
+					queue: applied.queue,
+				});
 				return;
 			} catch (error) {
 				lastError = safeErrorText(error);

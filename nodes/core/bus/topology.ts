@@ -32,6 +32,12 @@ export interface Topology {
 	unbindings: string[];
 	/** Null for temporary queues: nothing is dead-lettered during a manual test. */
 	deadLetterQueue: string | null;
+	/**
+	 * A non-durable exchange of ours (`<queue>.alive`, own queue only): it vanishes with oslo's
+	 * exchange when the broker restarts, which AMQP offers no other way to notice once ESI has
+	 * re-declared `openstack` (bindings cannot be listed over AMQP).
+	 */
+	restartMarker: string | null;
 }
 
 /** `error` events travel with priority ERROR, the others with INFO (spec §4.2). */
@@ -54,6 +60,10 @@ export function defaultQueueName(workflowId: string, nodeId: string): string {
 
 export function defaultDeadLetterQueueName(queue: string): string {
 	return `${queue}.dead`;
+}
+
+export function restartMarkerName(queue: string): string {
+	return `${queue}.alive`;
 }
 
 export interface TopologyInput {
@@ -85,13 +95,112 @@ export function planTopology(input: TopologyInput): Topology {
 		bindings: input.queue.kind === 'existing' ? [] : bindings,
 		unbindings,
 		deadLetterQueue,
+		restartMarker: input.queue.kind === 'own' ? restartMarkerName(input.queue.name) : null,
 	};
 }
 
-/** Declares/checks everything on a fresh channel; returns the name of the queue to consume. */
-export async function applyTopology(channel: BrokerChannel, topology: Topology): Promise<string> {
-	if (topology.exchangeMode === 'declare') await channel.declareOsloExchange(topology.exchange);
-	else await channel.checkExchange(topology.exchange);
+/** The configured exchange exists with other arguments than oslo's (406 PRECONDITION_FAILED). */
+export class ExchangeConflictError extends Error {
+	constructor(
+		readonly exchange: string,
+		detail: string,
+	) {
+		super(
+			`Exchange "${exchange}" exists with other arguments than oslo.messaging declares ` +
+				`(topic, durable=false, auto_delete=false), so it was left as it is: ${detail}`,
+		);
+		this.name = 'ExchangeConflictError';
+	}
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+	const code = (error as { code?: unknown } | null)?.code;
+	return code === 406 || /PRECONDITION_FAILED/.test(String((error as Error)?.message ?? error));
+}
+
+export interface TopologyOptions {
+	/**
+	 * Declare the exchange (oslo's arguments) when a passive check finds it missing. The consumer
+	 * sets this on every reconnect: a broker restart deletes oslo's non-durable exchange with all
+	 * its bindings, and ESI re-declares it and publishes within a second of the broker's return.
+	 */
+	declareMissingExchange: boolean;
+	/** Passively check the restart marker before declaring it again (reconnects). */
+	checkMarker: boolean;
+}
+
+export interface AppliedTopology {
+	/** The channel to consume on (a failed passive check replaces the one it closed). */
+	channel: BrokerChannel;
+	queue: string;
+	/** The exchange was missing and this call declared it. */
+	exchangeDeclared: boolean;
+	/**
+	 * The restart marker was missing: the broker lost its non-durable exchanges (and with them our
+	 * bindings) since the last connection, even if ESI has already re-declared `openstack`.
+	 * Null when not checked or not available.
+	 */
+	markerLost: boolean | null;
+}
+
+/** Runs `step` on `channel`; a broker refusal closes that channel, so a new one is opened. */
+async function attempt(
+	channel: BrokerChannel,
+	open: () => Promise<BrokerChannel>,
+	step: (channel: BrokerChannel) => Promise<void>,
+): Promise<{ channel: BrokerChannel; error?: unknown }> {
+	try {
+		await step(channel);
+		return { channel };
+	} catch (error) {
+		await channel.close().catch(() => undefined);
+		return { channel: await open(), error };
+	}
+}
+
+/**
+ * Declares/checks everything; returns the channel and the name of the queue to consume.
+ * `open` opens a fresh channel on the same connection.
+ */
+export async function applyTopology(
+	open: () => Promise<BrokerChannel>,
+	topology: Topology,
+	options: TopologyOptions = { declareMissingExchange: false, checkMarker: false },
+): Promise<AppliedTopology> {
+	let channel = await open();
+	let markerLost: boolean | null = null;
+	if (topology.restartMarker !== null) {
+		const marker = topology.restartMarker;
+		if (options.checkMarker) {
+			const checked = await attempt(channel, open, (c) => c.checkExchange(marker));
+			channel = checked.channel;
+			markerLost = checked.error !== undefined;
+		}
+		// Declared like oslo's exchange so that it shares its fate on a broker restart. Without the
+		// permission to declare it (an existing queue of another name) we simply cannot tell.
+		const declared = await attempt(channel, open, (c) => c.declareOsloExchange(marker));
+		channel = declared.channel;
+		if (declared.error !== undefined) markerLost = null;
+	}
+
+	let exchangeDeclared = false;
+	if (topology.exchangeMode === 'declare' || options.declareMissingExchange) {
+		const checked = await attempt(channel, open, (c) => c.checkExchange(topology.exchange));
+		channel = checked.channel;
+		if (checked.error !== undefined) {
+			try {
+				await channel.declareOsloExchange(topology.exchange);
+			} catch (error) {
+				if (isPreconditionFailed(error)) {
+					throw new ExchangeConflictError(topology.exchange, String((error as Error).message));
+				}
+				throw error;
+			}
+			exchangeDeclared = true;
+		}
+	} else {
+		await channel.checkExchange(topology.exchange);
+	}
 
 	let queue: string;
 	switch (topology.queue.kind) {
@@ -122,5 +231,5 @@ export async function applyTopology(channel: BrokerChannel, topology: Topology):
 			autoDelete: false,
 		});
 	}
-	return queue;
+	return { channel, queue, exchangeDeclared, markerLost };
 }
