@@ -647,14 +647,22 @@ describe('not found: the headline names the object, only the 500 case says ESI c
 		[number, (client: ReturnType<typeof createEsiLeapClient>) => Promise<unknown>, string]
 	> = [
 		[194, (c) => c.getLease(random), 'Lease 3f0c7a52… not found, or not visible to this project'],
-		[198, (c) => c.deleteLease(random), 'Lease 3f0c7a52… not found, or not visible to this project'],
+		[
+			198,
+			(c) => c.deleteLease(random),
+			'Lease 3f0c7a52… not found, or not visible to this project',
+		],
 		[
 			200,
 			(c) => c.updateLeaseEndTime(random, '2041-01-01T00:00:00Z'),
 			'Lease 3f0c7a52… not found, or not visible to this project',
 		],
 		[202, (c) => c.getOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
-		[204, (c) => c.deleteOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
+		[
+			204,
+			(c) => c.deleteOffer(random),
+			'Offer 3f0c7a52… not found, or not visible to this project',
+		],
 		[206, (c) => c.claimOffer(random), 'Offer 3f0c7a52… not found, or not visible to this project'],
 	];
 
@@ -678,7 +686,11 @@ describe('not found: the headline names the object, only the 500 case says ESI c
 	])('edge-%s (a real 404) keeps ESI’s own headline and is not flagged', async (number, run) => {
 		const { client } = clientFor(edgeRoute(number));
 		const error = await failure(run(client));
-		expect(error).toMatchObject({ kind: 'not_found', status: 404, unknownUuidAsServerError: false });
+		expect(error).toMatchObject({
+			kind: 'not_found',
+			status: 404,
+			unknownUuidAsServerError: false,
+		});
 		expect(error.summary).toBeUndefined();
 		expect(error.esiMessage).toBe(faultstringOf(edgeCapture(number)));
 	});
