@@ -12,6 +12,9 @@ import type {
 import { requestToken, type KeystoneAuth } from '../nodes/core/keystone/auth';
 import { resolveLeaseEndpoint, type EndpointInterface } from '../nodes/core/keystone/catalog';
 import { normalizePem } from '../nodes/core/keystone/pem';
+import { redact } from '../nodes/core/redact';
+import { CredentialLoginError } from '../nodes/shared/errors';
+import { DEFAULT_TIMEOUT_SECONDS, requestTimeoutMs } from '../nodes/shared/timeout';
 import { transportOverHttpRequest } from '../nodes/shared/transport';
 
 /**
@@ -159,6 +162,15 @@ export class EsiLeapApi implements ICredentialType {
 				'Whether to skip TLS certificate verification. Insecure: prefer Custom CA Certificate.',
 		},
 		{
+			displayName: 'Timeout (Seconds)',
+			name: 'timeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: DEFAULT_TIMEOUT_SECONDS,
+			description:
+				'How long to wait for the Keystone login and for each ESI Leap answer before giving up with an error (deletes wait at least 120 s: ESI Leap can block on its message bus while deleting)',
+		},
+		{
 			displayName: 'Token',
 			name: 'token',
 			type: 'hidden',
@@ -173,23 +185,35 @@ export class EsiLeapApi implements ICredentialType {
 		},
 	];
 
+	/**
+	 * Failures leave as CredentialLoginError so that n8n shows our text (Keystone's message, the
+	 * URL) in the credential test and the node can take the typed error back out.
+	 */
 	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
 		const send = async (options: IHttpRequestOptions) => await this.helpers.httpRequest(options);
-		const transport = transportOverHttpRequest(send, tlsRequestOptions(credentials));
-		const token = await requestToken(
-			transport,
-			String(credentials.authUrl ?? ''),
-			keystoneAuth(credentials),
-		);
-		const leaseEndpoint = resolveLeaseEndpoint(
-			token.catalog,
-			{
-				interface: (credentials.interface as EndpointInterface | undefined) ?? 'public',
-				region: stringField(credentials, 'region'),
-			},
-			stringField(credentials, 'endpointOverride'),
-		);
-		return { token: token.token, leaseEndpoint } satisfies IDataObject;
+		try {
+			const transport = transportOverHttpRequest(send, tlsRequestOptions(credentials));
+			const token = await requestToken(
+				transport,
+				String(credentials.authUrl ?? ''),
+				keystoneAuth(credentials),
+				{ timeoutMs: requestTimeoutMs(credentials) },
+			);
+			const leaseEndpoint = resolveLeaseEndpoint(
+				token.catalog,
+				{
+					interface: (credentials.interface as EndpointInterface | undefined) ?? 'public',
+					region: stringField(credentials, 'region'),
+				},
+				stringField(credentials, 'endpointOverride'),
+			);
+			return { token: token.token, leaseEndpoint } satisfies IDataObject;
+		} catch (error) {
+			const secrets = [credentials.password, credentials.applicationCredentialSecret].map(
+				(value) => (typeof value === 'string' ? value : undefined),
+			);
+			throw new CredentialLoginError(error, (text) => redact(text, secrets));
+		}
 	}
 
 	async authenticate(
@@ -200,6 +224,8 @@ export class EsiLeapApi implements ICredentialType {
 		return {
 			...requestOptions,
 			...tlsRequestOptions(credentials, requestOptions),
+			// The credential's timeout wins over the client's default, for every node alike.
+			timeout: requestTimeoutMs(credentials, requestOptions.method),
 			// Nodes send paths (/v1/...); the endpoint is known only after the Keystone exchange.
 			baseURL: requestOptions.baseURL || leaseEndpoint || undefined,
 			headers: { ...requestOptions.headers, 'X-Auth-Token': String(credentials.token ?? '') },

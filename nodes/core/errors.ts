@@ -67,3 +67,29 @@ export class EsiLeapError extends Error {
 export function isEsiLeapError(value: unknown): value is EsiLeapError {
 	return value instanceof EsiLeapError;
 }
+
+/**
+ * Whether a transport failure is its own timeout (not a refusal or reset): axios says
+ * ECONNABORTED/ETIMEDOUT with "timeout" in the text, undici an AbortSignal.timeout TimeoutError.
+ * Looks through `cause` because n8n wraps the request error in a NodeApiError.
+ */
+export function isTimeout(error: unknown): boolean {
+	let current: unknown = error;
+	for (let depth = 0; depth < 4 && current; depth += 1) {
+		const { code, name, message } = current as {
+			code?: unknown;
+			name?: unknown;
+			message?: unknown;
+		};
+		if (name === 'TimeoutError') return true;
+		if (
+			(code === 'ECONNABORTED' || code === 'ETIMEDOUT') &&
+			typeof message === 'string' &&
+			/timeout|timed out/i.test(message)
+		) {
+			return true;
+		}
+		current = (current as { cause?: unknown }).cause;
+	}
+	return false;
+}

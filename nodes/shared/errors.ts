@@ -8,6 +8,7 @@ import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { EsiLeapError, type EsiLeapErrorKind } from '../core/errors';
+import { KeystoneError } from '../core/keystone/auth';
 import { redact } from '../core/redact';
 
 export interface NodeErrorOptions {
@@ -20,12 +21,13 @@ export interface NodeErrorOptions {
 
 const DESCRIPTIONS: Partial<Record<EsiLeapErrorKind, string>> = {
 	unauthorized:
-		'ESI Leap or Keystone did not accept the login. Check the ESI Leap API credential (and that its project still exists).',
+		'ESI Leap refused the Keystone token, even a fresh one. Check that ESI Leap uses the same Keystone as the ESI Leap API credential, and that its project still exists.',
 	not_found: 'ESI Leap has no such object visible to this project.',
 	conflict: 'The request clashes with an existing offer or lease (time window or name).',
 	bad_request: 'ESI Leap rejected the request as invalid.',
 	server: 'ESI Leap failed internally; retrying later may help.',
-	network: 'No answer from ESI Leap. Check the endpoint, the network and TLS settings.',
+	network:
+		'No answer from ESI Leap. Check the endpoint, the network, TLS settings and Timeout (Seconds) of the ESI Leap API credential.',
 	invalid_response: 'ESI Leap answered with data this node does not understand.',
 };
 
@@ -45,6 +47,10 @@ export function toNodeError(
 	if (!(error instanceof EsiLeapError)) {
 		const message = error instanceof Error ? error.message : String(error);
 		return new NodeOperationError(node, clean(message), { itemIndex });
+	}
+
+	if (error instanceof KeystoneError && error.kind !== 'config') {
+		return keystoneNodeError(node, error, clean, itemIndex);
 	}
 
 	if (error.kind === 'invalid_input' || error.kind === 'config') {
@@ -71,6 +77,57 @@ export function toNodeError(
 		httpCode,
 		itemIndex,
 	});
+}
+
+/** A failed Keystone login: says so in the headline, Keystone's own text in the description. */
+function keystoneNodeError(
+	node: INode,
+	error: KeystoneError,
+	clean: (text: string) => string,
+	itemIndex: number | undefined,
+): NodeApiError {
+	const check =
+		error.kind === 'network'
+			? 'Check the Keystone Auth URL, the network, TLS settings and Timeout (Seconds) of the ESI Leap API credential.'
+			: 'Check the ESI Leap API credential: Keystone Auth URL, user and password (or application credential), domain and project.';
+	const httpCode = error.status !== undefined ? String(error.status) : undefined;
+	return new NodeApiError(
+		node,
+		{ message: error.headline, ...(httpCode ? { httpCode } : {}) } as JsonObject,
+		{
+			message: error.headline,
+			description: clean(`${error.message}. ${check}`),
+			httpCode,
+			itemIndex,
+		},
+	);
+}
+
+/**
+ * What the ESI Leap API credential's preAuthentication throws. n8n wraps it in a NodeApiError,
+ * which replaces the text by a generic one ("Authorization failed - please check your
+ * credentials", "The service refused the connection - perhaps it is offline") as soon as it finds
+ * an HTTP status or a network code on the error or in its text (n8n-workflow NodeApiError,
+ * NodeError COMMON_ERRORS). This error has neither, and core texts word network codes out
+ * (core/keystone/auth.ts), so n8n's credential test shows our message as is. The typed core
+ * error rides along as `cause`; the node transport takes it back out (coreErrorIn).
+ */
+export class CredentialLoginError extends Error {
+	constructor(cause: unknown, clean: (text: string) => string) {
+		super(clean(cause instanceof Error ? cause.message : String(cause)));
+		this.name = 'CredentialLoginError';
+		(this as { cause?: unknown }).cause = cause;
+	}
+}
+
+/** The core error inside n8n's wrapping (NodeApiError → CredentialLoginError → EsiLeapError). */
+export function coreErrorIn(error: unknown): EsiLeapError | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 4 && current; depth += 1) {
+		if (current instanceof EsiLeapError) return current;
+		current = (current as { cause?: unknown }).cause;
+	}
+	return undefined;
 }
 
 function forbiddenDescription(requiredRole: string | undefined): string {

@@ -35,6 +35,7 @@ import {
 	type HttpResponse,
 	type Transport,
 } from '../core/api/transport';
+import { coreErrorIn } from './errors';
 
 export const ESI_LEAP_API_CREDENTIAL = 'esiLeapApi';
 
@@ -162,6 +163,9 @@ interface ResponseCarrier {
  * Anything else (refused, reset, TLS, timeout) stays an error.
  */
 function responseFromError(error: unknown): FullResponse | Error {
+	// A failed Keystone login (preAuthentication) stays the typed error, never "no response".
+	const coreError = coreErrorIn(error);
+	if (coreError) return coreError;
 	let current: unknown = error;
 	for (let depth = 0; depth < 3 && current; depth += 1) {
 		const response = (current as ResponseCarrier).response;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EsiLeapApi } from '../../credentials/EsiLeapApi.credentials';
 import { createEsiLeapClient } from '../../nodes/core/api/client';
 import { EsiLeapError } from '../../nodes/core/errors';
+import { CredentialLoginError } from '../../nodes/shared/errors';
 import { esiLeapApiTransport } from '../../nodes/shared/transport';
 import { captureBody } from '../helpers/captures';
 import { startHttpStub, type HttpStub, type StubRequest } from '../helpers/httpStub';
@@ -191,7 +192,9 @@ describe('EsiLeapApi credential', () => {
 			http,
 			passwordCredential(cloud, { region: 'RegionTwo' }),
 		).catch((e: unknown) => e);
-		expect(error).toBeInstanceOf(EsiLeapError);
+		// n8n shows this error's own text; the typed error rides along for the nodes.
+		expect(error).toBeInstanceOf(CredentialLoginError);
+		expect((error as Error).cause).toBeInstanceOf(EsiLeapError);
 		expect((error as Error).message).toContain('region "RegionTwo"');
 		expect((error as Error).message).toContain('lease [public@RegionOne, internal@RegionOne]');
 	});
@@ -224,9 +227,13 @@ describe('EsiLeapApi credential', () => {
 				applicationCredentialSecret: APP_SECRET,
 			}),
 		]) {
-			const error = (await preAuthenticate(http, attempt).catch((e: unknown) => e)) as EsiLeapError;
-			expect(error.kind).toBe('unauthorized');
-			expect(error.message).toContain('requires authentication');
+			const error = (await preAuthenticate(http, attempt).catch((e: unknown) => e)) as Error;
+			expect(error.cause).toMatchObject({ kind: 'unauthorized', status: 401 });
+			expect(error.message).toBe(
+				'Keystone login failed (HTTP 401): The request you have made requires authentication.',
+			);
+			// Nothing n8n's NodeApiError would take for a status and swap for its generic text.
+			expect(Object.keys(error)).not.toEqual(expect.arrayContaining(['status']));
 			const visible = `${error.message} ${error.stack ?? ''} ${JSON.stringify(error)}`;
 			expect(visible).not.toContain(PASSWORD);
 			expect(visible).not.toContain(APP_SECRET);
@@ -258,6 +265,22 @@ describe('EsiLeapApi credential', () => {
 			baseURL: 'https://explicit',
 			skipSslCertificateValidation: true,
 		});
+	});
+
+	it("authenticate applies the credential's Timeout (Seconds), deletes at least 120 s", async () => {
+		const base = { ...data, token: 'tok', leaseEndpoint: 'https://leap:7777' };
+		const get = await credentialType.authenticate(base, { url: '/v1/leases', timeout: 30_000 });
+		expect(get.timeout).toBe(30_000);
+		const custom = { ...base, timeoutSeconds: 5 };
+		expect(
+			(await credentialType.authenticate(custom, { url: '/x', timeout: 30_000 })).timeout,
+		).toBe(5_000);
+		const remove = await credentialType.authenticate(custom, { url: '/x', method: 'DELETE' });
+		expect(remove.timeout).toBe(120_000);
+		const long = { ...base, timeoutSeconds: 300 };
+		expect((await credentialType.authenticate(long, { url: '/x', method: 'DELETE' })).timeout).toBe(
+			300_000,
+		);
 	});
 
 	it('its test request succeeds only after a real login against ESI Leap', async () => {

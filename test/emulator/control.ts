@@ -19,6 +19,12 @@ import { findIronicNode } from './resources';
 export interface FailureRule {
 	remaining: number;
 	status: number;
+	/**
+	 * Read the request and never answer, as the real API's wedged worker did (edge-086, edge
+	 * README section 8: one request unanswered for good, or, after the listening socket was
+	 * dropped, every request).
+	 */
+	hang?: boolean;
 	/** Only requests whose path starts with this prefix fail (all ESI paths when absent). */
 	pathPrefix?: string;
 }
@@ -63,6 +69,14 @@ export interface EmulatorControl {
 	addDummyNode(uuid?: string, properties?: Record<string, unknown>): string;
 	/** The next `count` ESI requests (optionally only under `pathPrefix`) answer `status`. */
 	failNextRequests(count: number, options?: { status?: number; pathPrefix?: string }): void;
+	/**
+	 * The next `count` ESI requests (optionally only under `pathPrefix`) get no answer at all;
+	 * `Infinity` is the total outage of edge-086. The connection stays open until stop().
+	 */
+	hangNextRequests(count: number, options?: { pathPrefix?: string }): void;
+	/** The next `count` Keystone logins get no answer at all (see TokenStore.hangingLogins). */
+	hangNextLogins(count: number): void;
+	/** Also ends hangs to come (requests already hanging stay so). */
 	clearFailures(): void;
 	revokeAllTokens(): void;
 	/** Every token issued so far is expired from now on (Keystone still issues new ones). */
@@ -140,8 +154,20 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 				pathPrefix: options.pathPrefix,
 			});
 		},
+		hangNextRequests(count, options = {}) {
+			deps.failures.push({
+				remaining: count,
+				status: 0,
+				hang: true,
+				pathPrefix: options.pathPrefix,
+			});
+		},
+		hangNextLogins(count) {
+			tokens.hangingLogins = (tokens.hangingLogins ?? 0) + count;
+		},
 		clearFailures() {
 			deps.failures.length = 0;
+			tokens.hangingLogins = 0;
 		},
 		revokeAllTokens() {
 			for (const token of tokens.tokens.values()) token.revoked = true;
@@ -274,6 +300,14 @@ export async function handleControlHttp(
 					status: body.status === undefined ? undefined : Number(body.status),
 					pathPrefix: body.pathPrefix === undefined ? undefined : String(body.pathPrefix),
 				});
+				return json(200, { ok: true });
+			case 'hang-next':
+				control.hangNextRequests(body.count === 'all' ? Infinity : Number(body.count ?? 1), {
+					pathPrefix: body.pathPrefix === undefined ? undefined : String(body.pathPrefix),
+				});
+				return json(200, { ok: true });
+			case 'hang-logins':
+				control.hangNextLogins(Number(body.count ?? 1));
 				return json(200, { ok: true });
 			case 'clear-failures':
 				control.clearFailures();

@@ -201,6 +201,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 			if (failure) {
 				failure.remaining--;
 				if (failure.remaining === 0) failures.splice(failures.indexOf(failure), 1);
+				if (failure.hang) return await new Promise<Reply>(() => undefined);
 				reply = fault(
 					failure.status,
 					`Injected failure (HTTP ${failure.status}) from the ESI Leap emulator`,

@@ -21,6 +21,12 @@ export interface Token {
 export interface TokenStore {
 	tokens: Map<string, Token>;
 	lifetimeSeconds: number;
+	/**
+	 * How many coming logins (POST /v3/auth/tokens) are read and never answered. Keystone
+	 * hangs were not captured; this copies the failure mode the real ESI Leap API showed
+	 * (edge-086, edge README section 8), so that the login's own timeout can be tested.
+	 */
+	hangingLogins?: number;
 }
 
 export interface KeystoneEndpoints {
@@ -256,9 +262,13 @@ export function handleKeystone(
 	path: string,
 	headers: Record<string, string | string[] | undefined>,
 	rawBody: string,
-): Reply {
+): Reply | Promise<Reply> {
 	const route = path.replace(/\/+$/, '') || '/';
 	if (route === '/v3/auth/tokens' && method === 'POST') {
+		if ((store.hangingLogins ?? 0) > 0) {
+			store.hangingLogins = (store.hangingLogins ?? 0) - 1;
+			return new Promise<Reply>(() => undefined);
+		}
 		let parsed: unknown;
 		try {
 			parsed = JSON.parse(rawBody);

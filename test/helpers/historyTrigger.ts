@@ -4,7 +4,7 @@
  * data saved the way n8n 2.41 saves it: a snapshot when the node emits and at the end of
  * activation, never on close. A "restart" starts a new trigger from the last snapshot.
  */
-import type { IDataObject, ITriggerResponse } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
 
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import type { Emulator } from '../emulator';
@@ -27,6 +27,8 @@ export interface HistoryTriggerOptions {
 export interface HistoryTrigger {
 	fake: FakeTrigger;
 	http: N8nHttp;
+	/** The ESI Leap API credential data the requests use (edit it to change the login). */
+	credential: ICredentialDataDecryptedObject;
 	/** What n8n would have in the database now. */
 	saved(): IDataObject;
 	response?: ITriggerResponse;
@@ -38,7 +40,7 @@ export interface HistoryTrigger {
 }
 
 export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTrigger {
-	const { http } = signedInHttp(options.emulator, options.role ?? 'admin');
+	const { http, credential } = signedInHttp(options.emulator, options.role ?? 'admin');
 	const fake = createFakeTrigger({
 		parameters: { mode: 'eventHistory', ...options.parameters },
 		mode: options.mode,
@@ -67,6 +69,7 @@ export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTri
 	const trigger: HistoryTrigger = {
 		fake,
 		http,
+		credential,
 		saved: () => structuredClone(saved),
 		async activate() {
 			trigger.response = await new EsiLeapTrigger().trigger.call(fake.context);

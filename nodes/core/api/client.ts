@@ -8,6 +8,7 @@ import type { ZodType, ZodTypeDef } from 'zod';
 import {
 	EsiLeapError,
 	isEsiLeapError,
+	isTimeout,
 	type EsiLeapErrorKind,
 	type EsiLeapSubject,
 } from '../errors';
@@ -682,6 +683,18 @@ export function notFoundSummary(subject: EsiLeapSubject): string {
 
 function networkError(method: HttpMethod, path: string, cause: unknown): EsiLeapError {
 	if (isEsiLeapError(cause)) return cause;
+	if (isTimeout(cause)) {
+		// The real API can leave a request unanswered for good (edge-086, edge README finding 32).
+		const unknownOutcome =
+			method === 'POST' || method === 'PATCH' || method === 'DELETE'
+				? ` It may still have taken effect (a timed-out POST may have created its object): look before retrying.`
+				: '';
+		return new EsiLeapError(
+			'network',
+			`ESI Leap did not answer ${method} ${path} before the request timeout.${unknownOutcome}`,
+			{ cause },
+		);
+	}
 	return new EsiLeapError(
 		'network',
 		`No response from ESI Leap for ${method} ${path}: ${describeCause(cause)}`,

@@ -6,7 +6,35 @@ import { z } from 'zod';
 
 import { issuePath, parseErrorMessage } from '../api/schemas';
 import type { HttpResponse, Transport } from '../api/transport';
-import { EsiLeapError } from '../errors';
+import {
+	EsiLeapError,
+	isTimeout,
+	type EsiLeapErrorDetails,
+	type EsiLeapErrorKind,
+} from '../errors';
+
+/** How long a login may take unless the caller says otherwise. */
+export const DEFAULT_KEYSTONE_TIMEOUT_MS = 30_000;
+
+/**
+ * A failure of the Keystone login itself (refused, unreachable, timed out, odd answer), so that
+ * nobody reports it as an ESI Leap failure. `headline` says what happened in a few words; the
+ * message carries Keystone's own text and the URL.
+ */
+export class KeystoneError extends EsiLeapError {
+	readonly headline: string;
+
+	constructor(
+		kind: EsiLeapErrorKind,
+		headline: string,
+		message: string,
+		details: EsiLeapErrorDetails = {},
+	) {
+		super(kind, message, details);
+		this.name = 'KeystoneError';
+		this.headline = headline;
+	}
+}
 
 export interface PasswordAuth {
 	type: 'password';
@@ -132,28 +160,31 @@ export function parseTokenResponse(response: HttpResponse): KeystoneToken {
 			response.status === 404
 				? ' (is the Keystone auth URL right? It should end in :5000 or /v3)'
 				: '';
-		throw new EsiLeapError(
+		throw new KeystoneError(
 			kind,
+			LOGIN_HEADLINES[kind] ?? 'Keystone login failed',
 			`Keystone login failed (HTTP ${response.status}): ${keystoneMessage ?? 'no message'}${hint}`,
 			{ status: response.status, esiMessage: keystoneMessage },
 		);
 	}
 	const token = response.headers['x-subject-token'];
 	if (!token) {
-		throw new EsiLeapError(
+		throw new KeystoneError(
 			'invalid_response',
+			UNEXPECTED_ANSWER,
 			'Keystone answered without an X-Subject-Token header',
-			{
-				field: 'X-Subject-Token',
-			},
+			{ field: 'X-Subject-Token' },
 		);
 	}
 	const parsed = tokenBodySchema.safeParse(response.body);
 	if (!parsed.success) {
 		const field = issuePath(parsed.error.issues[0].path) || '(body)';
-		throw new EsiLeapError('invalid_response', `Unexpected Keystone token body: ${field}`, {
-			field,
-		});
+		throw new KeystoneError(
+			'invalid_response',
+			UNEXPECTED_ANSWER,
+			`Unexpected Keystone token body: ${field}`,
+			{ field },
+		);
 	}
 	return {
 		token,
@@ -163,28 +194,82 @@ export function parseTokenResponse(response: HttpResponse): KeystoneToken {
 	};
 }
 
-/** POST /v3/auth/tokens over a raw transport. */
+const LOGIN_HEADLINES: Partial<Record<EsiLeapErrorKind, string>> = {
+	unauthorized: 'Keystone refused the login',
+	forbidden: 'Keystone refused the login',
+	config: 'Keystone has no token service at this URL',
+	server: 'Keystone failed while logging in',
+	bad_request: 'Keystone rejected the login request',
+};
+const UNEXPECTED_ANSWER = 'Keystone answered the login in an unexpected way';
+
+/** POST /v3/auth/tokens over a raw transport; gives up after `timeoutMs`. */
 export async function requestToken(
 	transport: Transport,
 	authUrl: string,
 	auth: KeystoneAuth,
+	options: { timeoutMs?: number } = {},
 ): Promise<KeystoneToken> {
 	const url = tokensUrl(authUrl);
 	const body = tokenRequestBody(auth);
+	const timeoutMs = options.timeoutMs ?? DEFAULT_KEYSTONE_TIMEOUT_MS;
 	const response = await transport({
 		method: 'POST',
 		url,
 		body,
 		headers: { Accept: 'application/json' },
-	}).catch((cause: unknown) => keystoneUnreachable(url, cause));
+		timeoutMs,
+	}).catch((cause: unknown) => keystoneUnreachable(url, cause, timeoutMs));
 	if (response instanceof Error) throw response;
 	return parseTokenResponse(response);
 }
 
-function keystoneUnreachable(url: string, cause: unknown): EsiLeapError {
+/**
+ * Node's network error codes in words. n8n replaces any error text that contains one of these
+ * codes by its own generic sentence ("The service refused the connection - perhaps it is
+ * offline", n8n-workflow NodeError COMMON_ERRORS), so the code must not be in the text.
+ */
+const NETWORK_CODE_WORDS: Record<string, string> = {
+	ECONNREFUSED: 'the connection was refused (nothing listens on that port?)',
+	ECONNRESET: 'the connection was reset',
+	ENOTFOUND: 'the host name was not found',
+	EAI_AGAIN: 'the host name could not be resolved (DNS)',
+	EHOSTUNREACH: 'the host is unreachable',
+	ENETUNREACH: 'the network is unreachable',
+	ETIMEDOUT: 'the connection timed out',
+	ECONNABORTED: 'the connection was aborted',
+	EADDRNOTAVAIL: 'the address is not available',
+	EPIPE: 'the connection was closed while sending',
+};
+
+function keystoneUnreachable(url: string, cause: unknown, timeoutMs: number): EsiLeapError {
 	if (cause instanceof EsiLeapError) return cause;
-	const reason = cause instanceof Error ? cause.message : String(cause);
-	return new EsiLeapError('network', `Cannot reach Keystone at ${url}: ${reason}`, { cause });
+	if (isTimeout(cause)) {
+		return new KeystoneError(
+			'network',
+			'Keystone did not answer in time',
+			`Keystone did not answer the login at ${url} within ${timeoutMs / 1000} s`,
+			{ cause },
+		);
+	}
+	return new KeystoneError(
+		'network',
+		'Cannot reach Keystone',
+		`Cannot reach Keystone at ${url}: ${describeNetworkFailure(cause)}`,
+		{ cause },
+	);
+}
+
+/** The reason in words: a known code (also inside undici's "fetch failed" cause), else the text. */
+export function describeNetworkFailure(cause: unknown): string {
+	let current: unknown = cause;
+	for (let depth = 0; depth < 4 && current; depth += 1) {
+		const code = (current as { code?: unknown }).code;
+		if (typeof code === 'string' && NETWORK_CODE_WORDS[code]) return NETWORK_CODE_WORDS[code];
+		current = (current as { cause?: unknown }).cause;
+	}
+	const text = cause instanceof Error ? cause.message : String(cause);
+	return text.replace(/\b(E[A-Z_]{3,})\b/g, (code: string) => NETWORK_CODE_WORDS[code] ?? code);
 }
 
 function requireText(value: string, field: string): string {

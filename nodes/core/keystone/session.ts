@@ -17,6 +17,8 @@ export interface KeystoneSessionOptions {
 	region?: string;
 	/** ESI Leap root URL to use instead of the catalog's. */
 	endpointOverride?: string;
+	/** How long the login may take (default DEFAULT_KEYSTONE_TIMEOUT_MS). */
+	loginTimeoutMs?: number;
 }
 
 export interface KeystoneSession {
@@ -32,7 +34,9 @@ export function createKeystoneSession(options: KeystoneSessionOptions): Keystone
 	let current: Promise<{ token: KeystoneToken; leaseEndpoint: string }> | undefined;
 
 	async function freshLogin() {
-		const token = await requestToken(options.transport, options.authUrl, options.auth);
+		const token = await requestToken(options.transport, options.authUrl, options.auth, {
+			timeoutMs: options.loginTimeoutMs,
+		});
 		const leaseEndpoint = resolveLeaseEndpoint(
 			token.catalog,
 			{ interface: options.interface ?? 'public', region: options.region },
