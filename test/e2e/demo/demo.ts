@@ -13,6 +13,9 @@ import amqp from 'amqplib';
 import { startN8n, type N8nInstance, type Owner } from '../harness';
 import { ensureN8nInstalled } from '../n8n-install';
 import { buildAndPack } from '../package-build';
+import { NOTIFICATION_TOPIC } from '../../emulator/notifier';
+import { cleanDemoBroker, describeCleanup } from './cleanup';
+import { pickPorts, type PortWish } from './ports';
 import {
 	API_CREDENTIAL,
 	apiCredentialData,
@@ -56,6 +59,31 @@ export function demoOptionsFromEnv(log: (line: string) => void): DemoOptions {
 		build: env.DEMO_SKIP_BUILD === undefined,
 		log,
 	};
+}
+
+/**
+ * The default ports, unless in use (then the next free ones, printed) or set by their variable
+ * (then they must be free). Checked before anything is built or started.
+ */
+export async function withFreePorts(
+	options: DemoOptions,
+	env: NodeJS.ProcessEnv = process.env,
+): Promise<DemoOptions> {
+	const wish = (label: string, variable: string, port: number): PortWish => ({
+		label,
+		variable,
+		port,
+		explicit: env[variable] !== undefined,
+	});
+	const [n8nPort, keystonePort, esiPort] = await pickPorts(
+		[
+			wish('n8n', 'DEMO_N8N_PORT', options.n8nPort),
+			wish('Keystone', 'DEMO_KEYSTONE_PORT', options.keystonePort),
+			wish('ESI Leap', 'DEMO_ESI_PORT', options.esiPort),
+		],
+		options.log,
+	);
+	return { ...options, n8nPort, keystonePort, esiPort };
 }
 
 /** The emulator's exchange (oslo's default control_exchange) and the demo trigger's own queue. */
@@ -142,12 +170,13 @@ async function ensureExchange(amqpUrl: string): Promise<void> {
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
 	const { log } = options;
+	// RabbitMQ first: no point in a 7-minute install when the broker is missing.
+	await ensureExchange(options.amqpUrl);
 	await ensureN8nInstalled((line) => log(`[n8n install] ${line}`));
 	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'esi-leap-demo-'));
 	const tarball = buildAndPack(REPO_ROOT, work, { build: options.build, log });
 	fs.rmSync(options.folder, { recursive: true, force: true });
 
-	await ensureExchange(options.amqpUrl);
 	const emulator = startEmulatorCli(options);
 	const esiUrl = `http://127.0.0.1:${options.esiPort}`;
 	const keystoneUrl = `http://127.0.0.1:${options.keystonePort}/v3`;
@@ -156,6 +185,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
 		await n8n?.stop();
 		await stopChild(emulator);
 		fs.rmSync(work, { recursive: true, force: true });
+		// After both: n8n's consumer and the emulator's publisher would re-declare what goes.
+		const report = await cleanDemoBroker(options.amqpUrl, {
+			exchange: DEMO_EXCHANGE,
+			queue: DEMO_QUEUE,
+			topic: NOTIFICATION_TOPIC,
+		});
+		for (const line of describeCleanup(report, DEMO_EXCHANGE)) log(`[RabbitMQ] ${line}`);
 	};
 	const stopAndFail = async (error: unknown): Promise<never> => {
 		await stop();

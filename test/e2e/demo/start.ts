@@ -2,19 +2,19 @@
  * `npm start`: the demo (see demo.ts) in the foreground until Ctrl-C. No configuration needed;
  * DEMO_* variables and AMQP_URL override the ports, folder, owner and broker (README, "Try it").
  */
-import { demoOptionsFromEnv, startDemo, DEMO_QUEUE } from './demo';
+import { demoOptionsFromEnv, startDemo, DEMO_QUEUE, withFreePorts } from './demo';
 import { BUS_WORKFLOW_NAME, HISTORY_WORKFLOW_NAME } from './workflows';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-	const options = demoOptionsFromEnv(say);
+	const options = await withFreePorts(demoOptionsFromEnv(say));
 	const demo = await startDemo(options);
 	let stopping = false;
 	const shutdown = () => {
 		if (stopping) return;
 		stopping = true;
-		say('\nstopping n8n and the emulator ...');
+		say('\nstopping n8n and the emulator, removing the demo queues and exchange from RabbitMQ ...');
 		void demo.stop().then(
 			() => process.exit(0),
 			(error: Error) => {
