@@ -38,6 +38,7 @@ import {
 	parseCursorState,
 	type CursorLimits,
 	type CursorState,
+	type CursorStep,
 	type GapRange,
 } from './cursor';
 
@@ -210,6 +211,28 @@ export class HistoryPoller {
 		return state;
 	}
 
+	/**
+	 * The cursor step of one poll without delivering: the checked rows of the selected types that
+	 * the cursor accepts (each id once, gaps included), and `commit`, which stores the new cursor.
+	 * The Message Bus trigger's reconciliation reads the history through this (core/bus/reconcile.ts);
+	 * it calls `commit` synchronously with its own state change. Throws (nothing stored) when ESI fails.
+	 */
+	async advance(): Promise<{
+		rows: EsiEventRow[];
+		step: CursorStep<ScannedEventRow>;
+		fetched: number;
+		commit(): void;
+	}> {
+		const state = await this.initialize();
+		const { step, fetched } = await this.fetchStep(state);
+		return {
+			rows: this.checkAccepted(step.accepted).filter(this.wantedRow),
+			step,
+			fetched,
+			commit: () => this.options.store.write({ origin: this.origin, state: step.next }),
+		};
+	}
+
 	/** One poll. Throws (cursor untouched) when ESI or Keystone fails. */
 	async poll(): Promise<PollReport> {
 		const state = await this.initialize();
@@ -304,7 +327,8 @@ export class HistoryPoller {
 		return checked;
 	}
 
-	private async normalize(rows: EsiEventRow[], withLeases: boolean): Promise<EsiLeapEvent[]> {
+	/** Rows → normalized items (malformed rows skipped with a warning), leases fetched when asked. */
+	async normalize(rows: EsiEventRow[], withLeases: boolean): Promise<EsiLeapEvent[]> {
 		const leases = withLeases ? await this.lookUpLeases(rows) : undefined;
 		const events: EsiLeapEvent[] = [];
 		for (const row of rows) {
@@ -420,7 +444,10 @@ export interface PollSchedulerOptions {
  */
 export class PollScheduler {
 	private timer: ReturnType<typeof setTimeout> | undefined;
+	private timerDueAt = Infinity;
 	private inFlight: Promise<void> | undefined;
+	/** A run asked for while one was in flight: the delay after it finishes. */
+	private requestedDelayMs: number | undefined;
 	private stopped = false;
 
 	constructor(private readonly options: PollSchedulerOptions) {}
@@ -439,6 +466,7 @@ export class PollScheduler {
 		this.stopped = true;
 		if (this.timer !== undefined) clearTimeout(this.timer);
 		this.timer = undefined;
+		this.timerDueAt = Infinity;
 		const running = this.inFlight;
 		if (!running) return true;
 		let giveUp: ReturnType<typeof setTimeout> | undefined;
@@ -450,10 +478,28 @@ export class PollScheduler {
 		return finished;
 	}
 
+	/**
+	 * Brings the next run forward to at most `delayMs` from now (an event such as a reconnect
+	 * that makes a run worth doing early). A run in flight is not doubled: the next one follows
+	 * `delayMs` after it ends.
+	 */
+	runWithin(delayMs: number): void {
+		if (this.stopped) return;
+		if (this.inFlight) {
+			this.requestedDelayMs = Math.min(this.requestedDelayMs ?? Infinity, delayMs);
+			return;
+		}
+		if (Date.now() + delayMs >= this.timerDueAt) return;
+		if (this.timer !== undefined) clearTimeout(this.timer);
+		this.schedule(delayMs);
+	}
+
 	private schedule(delayMs: number): void {
 		if (this.stopped) return;
+		this.timerDueAt = Date.now() + delayMs;
 		this.timer = setTimeout(() => {
 			this.timer = undefined;
+			this.timerDueAt = Infinity;
 			let next = this.options.intervalMs;
 			this.inFlight = this.options
 				.run()
@@ -465,6 +511,8 @@ export class PollScheduler {
 				)
 				.finally(() => {
 					this.inFlight = undefined;
+					if (this.requestedDelayMs !== undefined) next = Math.min(next, this.requestedDelayMs);
+					this.requestedDelayMs = undefined;
 					this.schedule(next);
 				});
 		}, delayMs);
