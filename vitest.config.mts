@@ -25,7 +25,7 @@ export default defineConfig({
 	plugins: [quietDependencySourcemaps()],
 	test: {
 		include: ['test/**/*.test.ts'],
-		// real-n8n tests run separately: npm run test:e2e (test/e2e/vitest.config.ts); the demo's
+		// real-n8n tests run separately: npm run test:e2e (test/e2e/vitest.config.mts); the demo's
 		// own unit tests (test/e2e/demo/*.test.ts) run here
 		exclude: [...configDefaults.exclude, 'test/e2e/**/*.e2e.test.ts'],
 		// Integration tests share one RabbitMQ broker and bind ephemeral ports; two workers

@@ -9,10 +9,14 @@
  *   GitHub and aborts the whole install); only sqlite3 is then rebuilt, against Node 24's headers.
  * - n8n@2.41.3 does not resolve on the registry snapshot we have, so the version is exact.
  *
+ * - n8n 1.x (N8N_1X, for the compatibility run `npm run test:e2e:1x`) runs on the Node running
+ *   this script (Node 20 here); its n8n-nodes-base pins `xlsx` to a cdn.sheetjs.com URL, which is
+ *   unreachable, so an override takes the registry's xlsx (running-n8n.md §2, "1.x fallback").
+ *
  * Idempotent: a marker file records the versions; installs go to a `.partial` folder renamed
  * into place at the end, so an interrupted run is never mistaken for a finished one.
  *
- * CLI: `npx tsx test/e2e/n8n-install.ts` (prints the paths as JSON on success).
+ * CLI: `npx tsx test/e2e/n8n-install.ts [1.x]` (prints the paths as JSON on success).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +25,35 @@ import path from 'node:path';
 
 export const NODE_VERSION = '24.21.0';
 export const N8N_VERSION = '2.41.1';
+
+/** One pinned n8n the e2e suite runs against. */
+export interface N8nPin {
+	n8n: string;
+	/** A Node from npm (`node-linux-<arch>@version`), or null: the Node running this script. */
+	node: string | null;
+	/** npm overrides for the install folder's package.json. */
+	overrides?: Record<string, string>;
+	/** Environment n8n needs on this version (the harness reads it as E2E_N8N_ENV). */
+	env: Record<string, string>;
+}
+
+export const N8N_2X: N8nPin = { n8n: N8N_VERSION, node: NODE_VERSION, env: {} };
+
+/**
+ * The newest 1.x on the registry (`npm view n8n@1 version`), engines ">=20.19 <= 24.x".
+ * Its env: isolated-vm 6.2 has no Node 20 prebuild, so the legacy expression engine; task runners
+ * are opt-in in 1.x; `mcp-registry` is no module of 1.x (n8n refuses to start when it is named).
+ */
+export const N8N_1X: N8nPin = {
+	n8n: '1.123.81',
+	node: null,
+	overrides: { xlsx: '0.18.5' },
+	env: {
+		N8N_EXPRESSION_ENGINE: 'legacy',
+		N8N_RUNNERS_ENABLED: 'true',
+		N8N_DISABLED_MODULES: '',
+	},
+};
 
 export interface N8nInstall {
 	cacheDir: string;
@@ -38,15 +71,18 @@ export function cacheDir(): string {
 	return process.env.E2E_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'n8n-nodes-esi-leap');
 }
 
-export function installPaths(root = cacheDir()): N8nInstall {
-	const nodePkg = `node-linux-${process.arch}`;
-	const nodeHome = path.join(root, `node-${NODE_VERSION}`);
-	const nodeDir = path.join(nodeHome, 'node_modules', nodePkg);
+export function installPaths(root = cacheDir(), pin: N8nPin = N8N_2X): N8nInstall {
+	const nodeVersion = pin.node ?? process.versions.node;
+	// The running Node: its headers are in <prefix>/include/node (Debian's nodejs: /usr).
+	const nodeDir =
+		pin.node === null
+			? path.resolve(process.execPath, '..', '..')
+			: path.join(root, `node-${pin.node}`, 'node_modules', `node-linux-${process.arch}`);
 	// sqlite3 is compiled against one Node ABI, so the n8n folder is keyed by the Node version too.
-	const n8nDir = path.join(root, `n8n-${N8N_VERSION}-node-${NODE_VERSION}`);
+	const n8nDir = path.join(root, `n8n-${pin.n8n}-node-${nodeVersion}`);
 	return {
 		cacheDir: root,
-		nodeBin: path.join(nodeDir, 'bin', 'node'),
+		nodeBin: pin.node === null ? process.execPath : path.join(nodeDir, 'bin', 'node'),
 		nodeDir,
 		n8nDir,
 		n8nBin: path.join(n8nDir, 'node_modules', 'n8n', 'bin', 'n8n'),
@@ -106,7 +142,7 @@ function run(
 	log(`  done in ${seconds} s`);
 }
 
-function freshDir(dir: string): void {
+function freshDir(dir: string, overrides?: Record<string, string>): void {
 	fs.rmSync(dir, { recursive: true, force: true });
 	fs.mkdirSync(dir, { recursive: true });
 	fs.writeFileSync(
@@ -117,6 +153,7 @@ function freshDir(dir: string): void {
 				.replace(/[^a-z0-9-]/gi, '-')
 				.toLowerCase(),
 			private: true,
+			...(overrides ? { overrides } : {}),
 		}),
 	);
 }
@@ -130,10 +167,18 @@ function finish(partial: string, final: string, marker: Record<string, string>):
 	fs.renameSync(partial, final);
 }
 
-/** A lock so two test runs (or two engineers) never install into the same folder at once. */
-async function withLock<T>(root: string, fn: () => T, log: (line: string) => void): Promise<T> {
+/**
+ * A lock so two test runs (or two engineers) never install into the same folder at once; one per
+ * n8n folder, so the 1.x and the 2.x install do not wait for each other.
+ */
+async function withLock<T>(
+	root: string,
+	name: string,
+	fn: () => T,
+	log: (line: string) => void,
+): Promise<T> {
 	fs.mkdirSync(root, { recursive: true });
-	const lock = path.join(root, '.install.lock');
+	const lock = path.join(root, `.${name}.lock`);
 	for (let waited = 0; ; waited++) {
 		try {
 			fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
@@ -164,28 +209,28 @@ async function withLock<T>(root: string, fn: () => T, log: (line: string) => voi
 
 export async function ensureN8nInstalled(
 	log: (line: string) => void = (l) => process.stderr.write(`[n8n-install] ${l}\n`),
+	pin: N8nPin = N8N_2X,
 ): Promise<N8nInstall> {
-	const paths = installPaths();
-	const nodeHome = path.dirname(path.dirname(paths.nodeDir));
-	const nodeMarker = { node: NODE_VERSION };
-	const n8nMarker = { node: NODE_VERSION, n8n: N8N_VERSION };
-	if (isInstalled(nodeHome, nodeMarker) && isInstalled(paths.n8nDir, n8nMarker)) return paths;
+	const paths = installPaths(cacheDir(), pin);
+	const nodeVersion = pin.node ?? process.versions.node;
+	// Only a Node from npm has a home of its own in the cache.
+	const nodeHome = pin.node === null ? null : path.dirname(path.dirname(paths.nodeDir));
+	const nodeMarker = { node: nodeVersion };
+	const n8nMarker = { node: nodeVersion, n8n: pin.n8n };
+	const nodeReady = () => nodeHome === null || isInstalled(nodeHome, nodeMarker);
+	if (nodeReady() && isInstalled(paths.n8nDir, n8nMarker)) return paths;
 
 	return withLock(
 		paths.cacheDir,
+		path.basename(paths.n8nDir),
 		() => {
 			const total = Date.now();
-			if (!isInstalled(nodeHome, nodeMarker)) {
+			if (nodeHome !== null && !nodeReady()) {
 				const partial = `${nodeHome}.partial`;
 				freshDir(partial);
 				run(
 					'npm',
-					[
-						'install',
-						'--ignore-scripts',
-						'--save-exact',
-						`node-linux-${process.arch}@${NODE_VERSION}`,
-					],
+					['install', '--ignore-scripts', '--save-exact', `node-linux-${process.arch}@${pin.node}`],
 					partial,
 					npmEnv(paths),
 					log,
@@ -193,18 +238,18 @@ export async function ensureN8nInstalled(
 				finish(partial, nodeHome, nodeMarker);
 			}
 			const version = spawnSync(paths.nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim();
-			if (version !== `v${NODE_VERSION}`)
+			if (version !== `v${nodeVersion}`)
 				throw new Error(
-					`${paths.nodeBin} reports ${version || 'nothing'}, expected v${NODE_VERSION}`,
+					`${paths.nodeBin} reports ${version || 'nothing'}, expected v${nodeVersion}`,
 				);
 
 			if (!isInstalled(paths.n8nDir, n8nMarker)) {
 				const partial = `${paths.n8nDir}.partial`;
-				freshDir(partial);
+				freshDir(partial, pin.overrides);
 				const env = npmEnv(paths);
 				run(
 					'npm',
-					['install', '--ignore-scripts', '--save-exact', '--prefer-offline', `n8n@${N8N_VERSION}`],
+					['install', '--ignore-scripts', '--save-exact', '--prefer-offline', `n8n@${pin.n8n}`],
 					partial,
 					env,
 					log,
@@ -221,13 +266,13 @@ export async function ensureN8nInstalled(
 						encoding: 'utf8',
 					},
 				);
-				if (probe.status !== 0 || probe.stdout.trim() !== N8N_VERSION) {
+				if (probe.status !== 0 || probe.stdout.trim() !== pin.n8n) {
 					throw new Error(`n8n install check failed: ${probe.stdout} ${probe.stderr}`);
 				}
 				finish(partial, paths.n8nDir, n8nMarker);
 			}
 			log(
-				`installed Node ${NODE_VERSION} + n8n ${N8N_VERSION} in ${((Date.now() - total) / 1000).toFixed(1)} s under ${paths.cacheDir}`,
+				`installed Node ${nodeVersion} + n8n ${pin.n8n} in ${((Date.now() - total) / 1000).toFixed(1)} s under ${paths.cacheDir}`,
 			);
 			return paths;
 		},
@@ -237,7 +282,8 @@ export async function ensureN8nInstalled(
 
 // Run directly (tsx, CommonJS) rather than imported by the harness or global setup.
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
-	ensureN8nInstalled().then(
+	const pin = process.argv[2] === '1.x' ? N8N_1X : N8N_2X;
+	ensureN8nInstalled(undefined, pin).then(
 		(paths) => process.stdout.write(`${JSON.stringify(paths, null, 2)}\n`),
 		(error: unknown) => {
 			process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
