@@ -10,7 +10,13 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { AckMode, ExecutionOutcome, OnAckTimeout } from '../../core/bus/ackPolicy';
 import { connectAmqp, describeBroker } from '../../core/bus/amqp';
 import { BusConsumer, safeErrorText } from '../../core/bus/consumer';
-import type { DeliveryInfo, MalformedReport, OutageReport } from '../../core/bus/consumer';
+import type {
+	DeliveryInfo,
+	MalformedReport,
+	OutageReport,
+	ReconnectReport,
+} from '../../core/bus/consumer';
+import { reconnectNotice } from '../../core/bus/reconnectNotice';
 import {
 	DEFAULT_EXCHANGE,
 	DEFAULT_TOPIC,
@@ -110,6 +116,34 @@ function recordFailure(context: ITriggerFunctions, message: string, description:
 	context.saveFailedExecution(new NodeOperationError(context.getNode(), message, { description }));
 }
 
+/**
+ * Whether missed notifications are recovered from ESI Leap's event history: an ESI Leap API
+ * credential set on this trigger turns reconciliation on.
+ */
+function reconciliationConfigured(context: ITriggerFunctions): boolean {
+	return Boolean(context.getNode().credentials?.esiLeapApi);
+}
+
+/** Never silent: a reconnect after which our bindings had been gone says which window is at risk. */
+function reportLostBindings(
+	context: ITriggerFunctions,
+	report: ReconnectReport,
+	exchange: string,
+	logger: ReturnType<typeof triggerLogger>,
+) {
+	if (!report.bindingsLost) return;
+	const notice = reconnectNotice(report, {
+		exchange,
+		reconciliation: reconciliationConfigured(context),
+	});
+	logger.warn(`${notice.message}. ${notice.description}`, {
+		outageStart: report.outageStart,
+		outageEnd: report.outageEnd,
+		exchangeRecreated: report.exchangeRecreated,
+	});
+	if (!notice.recoveredByReconciliation) recordFailure(context, notice.message, notice.description);
+}
+
 function outcomeOf(run: IRun | undefined): ExecutionOutcome {
 	// n8n 2.x resolves undefined when the execution was skipped as a duplicate.
 	if (run === undefined) return { kind: 'duplicate' };
@@ -197,6 +231,8 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 		},
 		onRecovered: (report: OutageReport) =>
 			logger.info('Message bus reachable again', { outageMs: report.sinceMs }),
+		onReconnected: (report: ReconnectReport) =>
+			reportLostBindings(this, report, bus.exchange, logger),
 	});
 
 	const start = async () => {
