@@ -3,16 +3,56 @@ import type { ITriggerFunctions } from 'n8n-workflow';
 
 import type { BusLogger } from '../core/bus/consumer';
 import type { HistoryLogger } from '../core/history/poller';
+import { redact } from '../core/redact';
 
-/** n8n's logger for the core, each line naming the node (several triggers may share a log). */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * n8n's logger for the core. Every line names the node and the workflow (id and name), in the
+ * text and in the metadata, so two triggers can be told apart; a line about a failure carries
+ * its reason in the text too, because n8n's console output at info level prints no metadata.
+ * Every text is redacted (core/redact.ts).
+ */
 export function triggerLogger(context: ITriggerFunctions): HistoryLogger & BusLogger {
-	const prefix = `ESI Leap Trigger "${context.getNode().name}": `;
-	return {
-		debug: (message, meta) => context.logger.debug(prefix + message, meta),
-		info: (message, meta) => context.logger.info(prefix + message, meta),
-		warn: (message, meta) => context.logger.warn(prefix + message, meta),
-		error: (message, meta) => context.logger.error(prefix + message, meta),
-	};
+	const workflow = context.getWorkflow();
+	const node = context.getNode().name;
+	const workflowId = String(workflow.id ?? '');
+	const workflowName = String(workflow.name ?? '');
+	const prefix = `ESI Leap Trigger "${node}" (workflow "${workflowName}", id ${workflowId}): `;
+	const line =
+		(level: Level) =>
+		(message: string, meta?: Record<string, unknown>): void => {
+			const clean = meta ? redactMeta(meta) : {};
+			const reason = [clean.error, clean.reason].find((value) => typeof value === 'string');
+			context.logger[level](redact(prefix + message + (reason ? `: ${reason}` : '')), {
+				...clean,
+				workflowId,
+				workflowName,
+				node,
+			});
+		};
+	return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/** Metadata with every text redacted; an Error becomes its message (its cause may hold headers). */
+function redactMeta(meta: Record<string, unknown>): Record<string, unknown> {
+	const result: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(meta)) {
+		if (value instanceof Error) result[key] = redact(value.message);
+		else if (typeof value === 'string') result[key] = redact(value);
+		else if (value !== null && typeof value === 'object') result[key] = redactObject(value);
+		else result[key] = value;
+	}
+	return result;
+}
+
+function redactObject(value: object): unknown {
+	const text = redact(JSON.stringify(value));
+	try {
+		return JSON.parse(text) as unknown;
+	} catch {
+		return text; // a masked number leaves `"token":***`, which is no longer JSON
+	}
 }
 
 /**

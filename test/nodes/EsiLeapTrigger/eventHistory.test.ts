@@ -35,6 +35,8 @@ afterAll(async () => {
 afterEach(async () => {
 	await Promise.all(running.splice(0).map(async (trigger) => await trigger.close()));
 	emulator.control.clearFailures();
+	for (const user of emulator.db.users)
+		user.password = emulator.users[user.name as 'admin'].password;
 });
 
 async function activated(
@@ -260,6 +262,34 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		expect(trigger.fake.failedExecutions).toHaveLength(1);
 		expect(trigger.fake.emittedErrors).toEqual([]);
 		expect(trigger.fake.logs.some((line) => /recovered/.test(line.message))).toBe(true);
+	});
+
+	it('logs a failed poll with its reason and the workflow, without secrets', async () => {
+		const trigger = await activated({ events: ['fulfill.end'] });
+		emulator.control.failNextRequests(1, { status: 503, pathPrefix: '/v1/events' });
+		await waitFor(
+			() => trigger.fake.logs.some((line) => /poll failed/.test(line.message)),
+			'a failed poll logged',
+		);
+		const failed = trigger.fake.logs.find((line) => /poll failed/.test(line.message));
+		expect(failed?.message).toBe(
+			'ESI Leap Trigger "ESI Leap Trigger" (workflow "Test workflow", id wf-1): Event history poll failed; retrying on the next tick: Injected failure (HTTP 503) from the ESI Leap emulator (ESI Leap 503 on GET /v1/events)',
+		);
+		// A Keystone refusal during a refresh: its reason is logged, the password never.
+		emulator.db.users.find((user) => user.name === 'admin')!.password = 'changed-in-keystone';
+		emulator.control.revokeAllTokens();
+		await waitFor(
+			() =>
+				trigger.fake.logs.some((line) =>
+					/poll failed.*Keystone login failed \(HTTP 401\)/.test(line.message),
+				),
+			'a Keystone refusal logged',
+		);
+		for (const line of trigger.fake.logs) {
+			expect(line.message).toContain('(workflow "Test workflow", id wf-1)');
+			expect(line.meta).toMatchObject({ workflowId: 'wf-1', workflowName: 'Test workflow' });
+		}
+		expect(trigger.fake.allText()).not.toContain(emulator.users.admin.password);
 	});
 
 	it('logs the streak as an error where n8n has no saveFailedExecution (1.x)', async () => {
