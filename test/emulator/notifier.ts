@@ -3,6 +3,16 @@
  * `openstack` (non-durable), routing key `<topic>.<priority>`, a queue of the same name declared
  * and bound by the publisher, the v2 envelope with a double-encoded `oslo.message`, and the
  * driver's message properties. Without a URL it is a no-op, like ESI with no driver configured.
+ *
+ * In a broker outage it behaves like ESI Leap on oslo.messaging (issue 12, observed on a real
+ * ESI Leap): a lost connection is re-opened in the background within a fraction of a second of
+ * the broker's return, and the exchange is declared again at once
+ * (oslo_messaging/_drivers/impl_rabbit.py Connection.notify_send declares
+ * `Exchange(type='topic', durable=amqp_durable_queues (False), auto_delete=amqp_auto_delete
+ * (False))` with each publish); a publish that fails is logged and dropped, and the caller still
+ * writes its event row (esi_leap/objects/notification.py NotificationBase.emit calls notify()
+ * and then event.create(); oslo_messaging/notify/messaging.py logs "Could not send
+ * notification" instead of raising).
  */
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -106,6 +116,8 @@ export const PUBLISH_PROPERTIES = {
 
 export interface NotifierOptions {
 	amqpUrl?: string;
+	/** Delay between background reconnect attempts after a lost connection; default 200 ms. */
+	reconnectIntervalMs?: number;
 	exchange: string;
 	/** oslo declares `<topic>.<priority>` queues bound with their own names; tests may opt out. */
 	declareQueues: boolean;
@@ -113,8 +125,13 @@ export interface NotifierOptions {
 }
 
 export interface Notifier {
-	/** Resolves once the broker confirmed the message (or at once without a broker). */
-	publish(routingKey: string, body: string): Promise<void>;
+	/**
+	 * Resolves once the broker confirmed the message (true), or once the publish failed and was
+	 * dropped (false); true at once without a broker.
+	 */
+	publish(routingKey: string, body: string): Promise<boolean>;
+	/** Resolves when a connection with the exchange declared is open (tests). */
+	connected(): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -123,6 +140,19 @@ export function createNotifier(options: NotifierOptions): Notifier {
 	let channel: amqp.ConfirmChannel | undefined;
 	let opening: Promise<amqp.ConfirmChannel> | undefined;
 	const declared = new Set<string>();
+	let closedByUs = false;
+	let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+
+	const reconnectSoon = () => {
+		if (closedByUs || reconnectTimer) return;
+		reconnectTimer = setTimeout(() => {
+			reconnectTimer = undefined;
+			open().then(
+				() => options.log('amqp connection re-established; exchange declared'),
+				() => reconnectSoon(),
+			);
+		}, options.reconnectIntervalMs ?? 200);
+	};
 
 	const open = async (): Promise<amqp.ConfirmChannel> => {
 		if (channel) return channel;
@@ -136,6 +166,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
 				channel = undefined;
 				opening = undefined;
 				declared.clear();
+				reconnectSoon();
 			});
 			const created = await connection.createConfirmChannel();
 			await created.assertExchange(options.exchange, 'topic', {
@@ -153,7 +184,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
 	return {
 		async publish(routingKey, body) {
-			if (!options.amqpUrl) return;
+			if (!options.amqpUrl) return true;
 			try {
 				const target = await open();
 				if (options.declareQueues && !declared.has(routingKey)) {
@@ -168,12 +199,20 @@ export function createNotifier(options: NotifierOptions): Notifier {
 					...PUBLISH_PROPERTIES,
 				});
 				await target.waitForConfirms();
+				return true;
 			} catch (error) {
 				// oslo's driver logs and drops; the event row is still written by the caller.
 				options.log(`notification not published on ${routingKey}: ${(error as Error).message}`);
+				return false;
 			}
 		},
+		async connected() {
+			if (options.amqpUrl) await open();
+		},
 		async close() {
+			closedByUs = true;
+			clearTimeout(reconnectTimer);
+			reconnectTimer = undefined;
 			const current = connection;
 			connection = undefined;
 			channel = undefined;

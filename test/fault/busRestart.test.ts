@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import * as amqplib from 'amqplib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
+import { createNotifier } from '../emulator/notifier';
+import type { Notifier } from '../emulator/notifier';
+import { BusTriggers } from '../helpers/busTestBed';
+import { loadAmqpCaptures, withMessageId } from '../helpers/fixtures';
+import { startOwnRabbit } from '../helpers/ownRabbit';
+import type { OwnRabbit } from '../helpers/ownRabbit';
+import { uniqueName, waitFor } from '../helpers/rabbit';
+import type { FakeTrigger } from '../helpers/triggerContext';
+
+/**
+ * Broker restarts (`rabbitmqctl stop_app; sleep; start_app`) on a RabbitMQ node of this test's
+ * own, during continuous publishing by the emulator's oslo-like notifier (issue 12). A restart
+ * deletes oslo's non-durable exchange and every binding on it; our durable queue survives,
+ * unbound. The notifier re-declares the exchange ~0.2 s after the broker is back, like ESI.
+ */
+
+const captures = loadAmqpCaptures();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Published {
+	id: string;
+	at: number;
+	confirmed: boolean;
+}
+
+function executedIds(fake: FakeTrigger): string[] {
+	return fake.emissions
+		.filter((emission) => emission.fate === 'executed')
+		.map((emission) => emission.json.message_id as string);
+}
+
+/** When a log line containing `text` first appeared (polled every 10 ms). */
+function watchLog(fake: FakeTrigger, text: string): { at: () => number; stop: () => void } {
+	let at = 0;
+	const timer = setInterval(() => {
+		if (!at && fake.logs.some((line) => line.message.includes(text))) at = Date.now();
+	}, 10);
+	return { at: () => at, stop: () => clearInterval(timer) };
+}
+
+/** When the broker's AMQP port accepts a connection again (polled every 20 ms). */
+function watchBrokerBack(rabbit: OwnRabbit): { at: () => number; stop: () => void } {
+	let at = 0;
+	let stopped = false;
+	void (async () => {
+		while (!stopped && !at) {
+			const connection = await amqplib.connect(rabbit.url).catch(() => null);
+			if (connection) {
+				at = Date.now();
+				await connection.close().catch(() => undefined);
+			} else await sleep(20);
+		}
+	})();
+	return {
+		at: () => at,
+		stop: () => {
+			stopped = true;
+		},
+	};
+}
+
+describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
+	let rabbit: OwnRabbit;
+	const triggers = new BusTriggers();
+	const notifiers: Notifier[] = [];
+
+	beforeAll(async () => {
+		rabbit = await startOwnRabbit();
+	}, 120_000);
+
+	afterEach(async () => {
+		await triggers.closeAll();
+		for (const notifier of notifiers.splice(0)) await notifier.close();
+	});
+
+	afterAll(async () => {
+		await rabbit?.remove();
+	});
+
+	async function restartDuringStream(downMs: number) {
+		const exchange = uniqueName('openstack.restart');
+		const queue = uniqueName('n8n-esi-leap.restart');
+		let publisherBackAt = 0;
+		const notifier = createNotifier({
+			amqpUrl: rabbit.url,
+			exchange,
+			declareQueues: true,
+			log: (line) => {
+				if (line.includes('re-established') && !publisherBackAt) publisherBackAt = Date.now();
+			},
+		});
+		notifiers.push(notifier);
+		await notifier.connected();
+		const fake = await triggers.activate(
+			{ exchange, queue },
+			{ events: [...SHORT_EVENT_TYPES] },
+			{},
+			rabbit.port,
+		);
+		const reconnected = watchLog(fake, 'Reconnected to the message bus');
+
+		const published: Published[] = [];
+		let streaming = true;
+		const stream = (async () => {
+			for (let index = 0; streaming; index++) {
+				const capture = captures[index % captures.length];
+				const id = randomUUID();
+				const at = Date.now();
+				const body = withMessageId(capture, id).toString('utf8');
+				const confirmed = await notifier.publish(capture.amqp.routing_key, body);
+				published.push({ id, at, confirmed });
+				await sleep(40);
+			}
+		})();
+
+		await waitFor(() => executedIds(fake).length >= 10, 'the first executions');
+		const stoppedAt = Date.now();
+		await rabbit.stopApp();
+		const brokerBack = watchBrokerBack(rabbit);
+		await sleep(downMs);
+		await rabbit.startApp();
+		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
+		await waitFor(() => publisherBackAt, 'the publisher to reconnect', 15_000);
+		const reboundAt = reconnected.at();
+		// Keep publishing a while after the rebind.
+		await sleep(2_000);
+		streaming = false;
+		await stream;
+		reconnected.stop();
+		brokerBack.stop();
+
+		const confirmedAfterRebind = published.filter((p) => p.confirmed && p.at >= reboundAt);
+		await waitFor(
+			() => confirmedAfterRebind.every((p) => executedIds(fake).includes(p.id)),
+			'every notification published after the rebind',
+			15_000,
+		);
+		return {
+			fake,
+			published,
+			stoppedAt,
+			reboundAt,
+			brokerBackAt: brokerBack.at(),
+			publisherBackAt,
+		};
+	}
+
+	function expectRestartHandled(run: Awaited<ReturnType<typeof restartDuringStream>>) {
+		const { fake, published, stoppedAt, reboundAt, brokerBackAt } = run;
+		const executed = executedIds(fake);
+
+		// Rebind fast: within about a second of the broker accepting connections again.
+		expect(brokerBackAt).toBeGreaterThan(0);
+		expect(reboundAt - brokerBackAt).toBeLessThan(1_500);
+
+		// Exactly once: no notification ran twice.
+		expect(new Set(executed).size).toBe(executed.length);
+		// Everything confirmed before the stop or after the rebind ran; the broker requeued what
+		// was in flight at the stop.
+		const mustArrive = published.filter(
+			(p) => p.confirmed && (p.at < stoppedAt || p.at >= reboundAt),
+		);
+		expect(mustArrive.length).toBeGreaterThan(20);
+		expect(mustArrive.filter((p) => !executed.includes(p.id))).toEqual([]);
+		// What did not arrive lies inside the window the trigger reported.
+		const missing = published.filter((p) => p.confirmed && !executed.includes(p.id));
+		for (const p of missing) {
+			expect(p.at).toBeGreaterThanOrEqual(stoppedAt);
+			expect(p.at).toBeLessThan(reboundAt);
+		}
+
+		// Never silent: one failed execution naming the window and how to recover it.
+		expect(fake.failedExecutions).toHaveLength(1);
+		const failure = fake.failedExecutions[0] as Error & { description?: string };
+		const window = /published between (\S+) and (\S+) may be lost/.exec(failure.message);
+		expect(window).not.toBeNull();
+		const [from, to] = [Date.parse(window![1]), Date.parse(window![2])];
+		expect(from).toBeLessThanOrEqual(stoppedAt + 5_000);
+		expect(from).toBeGreaterThanOrEqual(stoppedAt - 1_000);
+		expect(to).toBeGreaterThanOrEqual(brokerBackAt - 1_000);
+		expect(to).toBeLessThanOrEqual(reboundAt + 100);
+		expect(failure.description).toMatch(/Turn on reconciliation \(an ESI Leap API credential/);
+		expect(
+			fake.logs.some(
+				(line) =>
+					line.level === 'warn' &&
+					line.message.endsWith(`${failure.message}. ${failure.description}`),
+			),
+		).toBe(true);
+		console.info(
+			`restart: rebound ${reboundAt - brokerBackAt} ms after the broker was back, publisher ${run.publisherBackAt - brokerBackAt} ms; ${missing.length} of ${published.filter((p) => p.confirmed).length} confirmed notifications missing, all inside the reported window`,
+		);
+	}
+
+	it('a restart with 0.3 s between stop_app and start_app: rebound within ~1 s, nothing lost silently', async () => {
+		expectRestartHandled(await restartDuringStream(300));
+	}, 90_000);
+
+	it('a 20 s outage: rebound within ~1 s of the broker being back, nothing lost silently', async () => {
+		expectRestartHandled(await restartDuringStream(20_000));
+	}, 120_000);
+
+	it('without any publisher, the trigger re-declares the exchange exactly as oslo does and is bound before ESI publishes', async () => {
+		const exchange = uniqueName('openstack.redeclare');
+		const queue = uniqueName('n8n-esi-leap.redeclare');
+		const notifier = createNotifier({
+			amqpUrl: rabbit.url,
+			exchange,
+			declareQueues: false,
+			log: () => undefined,
+		});
+		await notifier.connected();
+		const fake = await triggers.activate(
+			{ exchange, queue },
+			{ events: [...SHORT_EVENT_TYPES] },
+			{},
+			rabbit.port,
+		);
+		await notifier.close();
+		const reconnected = watchLog(fake, 'Reconnected to the message bus');
+
+		await rabbit.stopApp();
+		await rabbit.startApp();
+		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
+		reconnected.stop();
+
+		const exchanges = await rabbit.ctl('list_exchanges', 'name', 'type', 'durable', 'auto_delete');
+		const row = exchanges.split('\n').find((line) => line.startsWith(`${exchange}\t`));
+		expect(row?.split('\t')).toEqual([exchange, 'topic', 'false', 'false']);
+		const bindings = await rabbit.ctl(
+			'list_bindings',
+			'source_name',
+			'destination_name',
+			'routing_key',
+		);
+		expect(bindings).toContain(`${exchange}\t${queue}\tesi_leap_versioned_notifications.info`);
+		expect(bindings).toContain(`${exchange}\t${queue}\tesi_leap_versioned_notifications.error`);
+
+		// ESI's first publish after the restart reaches the trigger.
+		const publisher = createNotifier({
+			amqpUrl: rabbit.url,
+			exchange,
+			declareQueues: true,
+			log: () => undefined,
+		});
+		notifiers.push(publisher);
+		const id = randomUUID();
+		expect(
+			await publisher.publish(
+				captures[0].amqp.routing_key,
+				withMessageId(captures[0], id).toString('utf8'),
+			),
+		).toBe(true);
+		await waitFor(() => executedIds(fake).includes(id), 'the first notification after the restart');
+
+		expect(fake.failedExecutions).toHaveLength(1);
+		expect(fake.failedExecutions[0].message).toMatch(/may be lost$/);
+		expect((fake.failedExecutions[0] as Error & { description: string }).description).toContain(
+			`exchange "${exchange}" was gone`,
+		);
+	}, 90_000);
+});
