@@ -157,7 +157,7 @@ describe('ESI Leap nodes in n8n queue mode (main + worker)', () => {
 	});
 
 	it('history trigger: polls on the main only, one execution per lifecycle event', async () => {
-		const trigger = historyTrigger({ pollIntervalSeconds: 1 });
+		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
 		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history in queue mode', trigger));
 		const polls = () =>
 			emulator.control.requestLog.filter((r) => r.path.startsWith('/v1/events')).length;

@@ -58,7 +58,7 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 	});
 
 	it('event history: one execution per fulfill.end and delete.end, with lease details', async () => {
-		const trigger = historyTrigger({ pollIntervalSeconds: 1 });
+		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
 		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history lifecycle', trigger));
 		const polled = () =>
 			emulator.control.requestLog.filter((r) => r.path.startsWith('/v1/events') && r.status === 200)

@@ -26,6 +26,7 @@ import {
 	DEFAULT_GRACE_SECONDS,
 	DEFAULT_MAX_EVENTS_PER_POLL,
 	DEFAULT_POLL_INTERVAL_SECONDS,
+	MIN_POLL_INTERVAL_SECONDS,
 } from './eventHistoryDescription';
 
 /**
@@ -64,20 +65,42 @@ function readStart(context: ITriggerFunctions): StartPosition {
 	throw new NodeOperationError(context.getNode(), `Start From: unknown value "${startFrom}"`);
 }
 
+/**
+ * The n8n instance's admin may move the floor with ESI_LEAP_MIN_POLL_INTERVAL_SECONDS (the
+ * tests lower it to poll every few ms); everyone else gets MIN_POLL_INTERVAL_SECONDS.
+ */
+function pollIntervalFloorSeconds(): number {
+	const override = Number(process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS);
+	return process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS !== undefined &&
+		Number.isFinite(override) &&
+		override >= 0
+		? override
+		: MIN_POLL_INTERVAL_SECONDS;
+}
+
+function readPollInterval(context: ITriggerFunctions): number {
+	const seconds = Number(
+		context.getNodeParameter('pollIntervalSeconds', DEFAULT_POLL_INTERVAL_SECONDS),
+	);
+	const floor = pollIntervalFloorSeconds();
+	if (Number.isFinite(seconds) && seconds >= floor && seconds > 0) return seconds;
+	throw new NodeOperationError(
+		context.getNode(),
+		`Poll Interval (Seconds) must be at least ${floor}, got ${String(seconds)}`,
+		{
+			description:
+				'Each poll is one GET /v1/events that ESI Leap has Keystone validate, so a shorter interval loads both; ESI writes fulfil and expire events only once a minute.',
+		},
+	);
+}
+
 function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
 	const executionPer = context.getNodeParameter('executionPer', 'event') as string;
 	if (executionPer !== 'event' && executionPer !== 'poll') {
 		throw new NodeOperationError(context.getNode(), `Executions: unknown value "${executionPer}"`);
 	}
 	return {
-		intervalMs:
-			readNumber(
-				context,
-				'pollIntervalSeconds',
-				'Poll Interval (Seconds)',
-				DEFAULT_POLL_INTERVAL_SECONDS,
-				{ min: 0.01, integer: false },
-			) * 1000,
+		intervalMs: readPollInterval(context) * 1000,
 		start: readStart(context),
 		leaseDetails: context.getNodeParameter('includeLeaseDetails', false) as boolean,
 		executionPer,

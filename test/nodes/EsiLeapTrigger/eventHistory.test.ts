@@ -292,6 +292,19 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		expect(trigger.fake.allText()).not.toContain(emulator.users.admin.password);
 	});
 
+	it('a poll ESI Leap never answers times out, and the next poll delivers the events', async () => {
+		const trigger = await activated({ events: ['fulfill.end'] });
+		trigger.credential.timeoutSeconds = 1;
+		emulator.control.hangNextRequests(1, { pathPrefix: '/v1/events' });
+		const ids = seed(2, FULFILL_END);
+		await waitFor(() => trigger.emittedIds().length >= 2, 'the events after the hang', 10_000);
+		expect(trigger.emittedIds()).toEqual(ids);
+		const failed = trigger.fake.logs.find((line) => /poll failed/.test(line.message));
+		expect(failed?.message).toContain(
+			'ESI Leap did not answer GET /v1/events before the request timeout.',
+		);
+	});
+
 	it('logs the streak as an error where n8n has no saveFailedExecution (1.x)', async () => {
 		const trigger = await activated({ events: ['fulfill.end'] }, { n8nMajor: 1 });
 		emulator.control.failNextRequests(1000, { status: 500, pathPrefix: '/v1/events' });
@@ -341,6 +354,38 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		await expect(fromId.activate()).rejects.toThrow(/Event ID must be a whole number/);
 		await trigger.http.close();
 		await fromId.http.close();
+	});
+
+	it('refuses a Poll Interval under the 5 s floor (the test suite lowers it; here it is the real one)', async () => {
+		const lowered = process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS;
+		delete process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS;
+		try {
+			for (const tooShort of [0.01, 1, 4.99]) {
+				const trigger = createHistoryTrigger({
+					emulator,
+					parameters: { pollIntervalSeconds: tooShort },
+				});
+				const error = await trigger.activate().catch((caught: unknown) => caught);
+				await trigger.http.close();
+				expect(error).toBeInstanceOf(NodeOperationError);
+				expect((error as Error).message).toBe(
+					`Poll Interval (Seconds) must be at least 5, got ${tooShort}`,
+				);
+			}
+			const polls = emulator.control.requestLog.length;
+			const atFloor = createHistoryTrigger({ emulator, parameters: { pollIntervalSeconds: 5 } });
+			running.push(atFloor);
+			await atFloor.activate();
+			expect(emulator.control.requestLog.length).toBeGreaterThan(polls);
+			// The editor refuses the same values (n8n's minValue).
+			const { EsiLeapTrigger } = await import('../../../nodes/EsiLeapTrigger/EsiLeapTrigger.node');
+			const field = new EsiLeapTrigger().description.properties.find(
+				(property) => property.name === 'pollIntervalSeconds',
+			);
+			expect(field?.typeOptions?.minValue).toBe(5);
+		} finally {
+			process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS = lowered;
+		}
 	});
 });
 
