@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- part ...]`: runs each benchmark in its own Node process (so memory numbers
- * are its own), one after the other, and writes bench/RESULTS.md with the machine, versions,
- * numbers, targets and pass/fail. Parts: bus, soak, history, n8n (default: all).
+ * `npm run bench [-- part ...] [--update-results]`: runs each benchmark in its own Node process
+ * (so memory numbers are its own), one after the other, and writes the machine, versions,
+ * numbers, targets and pass/fail to bench/RESULTS.local.md (git-ignored), or with
+ * --update-results to the committed bench/RESULTS.md. Parts: bus, soak, history, n8n (default:
+ * all). `--help` prints the usage.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -196,12 +198,54 @@ function n8nSection(outcome: Outcome): string[] {
 	return lines;
 }
 
-async function main() {
-	const requested = process.argv.slice(2) as Part[];
-	const parts = requested.length ? requested : (Object.keys(PARTS) as Part[]);
-	const unknown = parts.filter((part) => !(part in PARTS));
+const USAGE = `Usage: npm run bench [-- [part ...] [--update-results]]
+
+Runs the benchmarks one after the other (all of them: about 18 minutes) and writes
+bench/RESULTS.local.md (git-ignored). A partial run keeps the other parts' sections
+of the file it writes.
+
+Parts:
+  bus       bus mode throughput and latency against n8n's RabbitMQ Trigger (real RabbitMQ)
+  soak      bus mode memory over 1 000 000 messages
+  history   event history mode against the emulator
+  n8n       both triggers side by side in a real n8n 2.41.1
+
+Options:
+  --update-results   write the committed bench/RESULTS.md instead
+  -h, --help         print this and exit
+
+How to read the numbers: bench/README.md.`;
+
+/** The parts asked for and where the results go; null when the usage was asked for. */
+export function parseArguments(args: string[]): { parts: Part[]; resultsFile: string } | null {
+	if (args.includes('--help') || args.includes('-h')) return null;
+	const flags = args.filter((arg) => arg.startsWith('-'));
+	const unknownFlags = flags.filter((flag) => flag !== '--update-results');
+	if (unknownFlags.length)
+		throw new Error(`unknown option(s) ${unknownFlags.join(', ')}\n\n${USAGE}`);
+	const requested = args.filter((arg) => !arg.startsWith('-'));
+	const unknown = requested.filter((part) => !(part in PARTS));
 	if (unknown.length)
-		throw new Error(`unknown part(s) ${unknown.join(', ')}; use ${Object.keys(PARTS).join(', ')}`);
+		throw new Error(
+			`unknown part(s) ${unknown.join(', ')}; use ${Object.keys(PARTS).join(', ')}\n\n${USAGE}`,
+		);
+	return {
+		parts: requested.length ? (requested as Part[]) : (Object.keys(PARTS) as Part[]),
+		resultsFile: path.join(
+			__dirname,
+			flags.includes('--update-results') ? 'RESULTS.md' : 'RESULTS.local.md',
+		),
+	};
+}
+
+async function main() {
+	const parsed = parseArguments(process.argv.slice(2));
+	if (parsed === null) {
+		process.stdout.write(`${USAGE}\n`);
+		return;
+	}
+	const { parts, resultsFile } = parsed;
+	const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 	const info = machine();
 	const date = new Date().toISOString();
 	const outcomes: Partial<Record<Part, Outcome>> = {};
@@ -213,7 +257,7 @@ async function main() {
 		);
 	}
 	// A partial run (`npm run bench -- history`) keeps the other parts' sections of the last run.
-	const previous = previousSections();
+	const previous = previousSections(resultsFile);
 	const section = (part: Part, title: string, render: (outcome: Outcome) => string[]) =>
 		outcomes[part]
 			? [
@@ -244,16 +288,16 @@ async function main() {
 		...section('history', 'Event History mode (emulator)', historySection),
 		...section('n8n', 'Real n8n 2.41.1, side by side', n8nSection),
 	];
-	writeFileSync(RESULTS_FILE, lines.join('\n'));
-	process.stderr.write(`[bench] wrote bench/RESULTS.md\n`);
+	writeFileSync(resultsFile, lines.join('\n'));
+	process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), resultsFile)}\n`);
 }
 
-main().catch((error: Error) => {
-	process.stderr.write(`${error.stack ?? error.message}\n`);
-	process.exit(1);
-});
-
-const RESULTS_FILE = path.join(__dirname, 'RESULTS.md');
+if (require.main === module) {
+	main().catch((error: Error) => {
+		process.stderr.write(`${error.message}\n`);
+		process.exit(1);
+	});
+}
 
 function loadAverage(): string {
 	return os
@@ -262,12 +306,12 @@ function loadAverage(): string {
 		.join(' ');
 }
 
-/** The `## title` sections of the current RESULTS.md, by title, each with its lines. */
-function previousSections(): Map<string, string[]> {
+/** The `## title` sections of the results file about to be rewritten, by title, with their lines. */
+function previousSections(resultsFile: string): Map<string, string[]> {
 	const sections = new Map<string, string[]>();
-	if (!existsSync(RESULTS_FILE)) return sections;
+	if (!existsSync(resultsFile)) return sections;
 	let current: string[] | undefined;
-	for (const line of readFileSync(RESULTS_FILE, 'utf8').split('\n')) {
+	for (const line of readFileSync(resultsFile, 'utf8').split('\n')) {
 		if (line.startsWith('## ')) {
 			current = [line];
 			sections.set(line.slice(3), current);
