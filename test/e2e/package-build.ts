@@ -8,6 +8,9 @@ import path from 'node:path';
 
 export function npm(args: string[], cwd: string): string {
 	const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+	// The output is kept for the error message: with CI=true `n8n-node build` (@clack/prompts)
+	// prints one line per step instead of redrawing a spinner into it.
+	env.CI = 'true';
 	const result = spawnSync('npm', args, { cwd, env, encoding: 'utf8' });
 	if (result.status !== 0)
 		throw new Error(`npm ${args.join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
