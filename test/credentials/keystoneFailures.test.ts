@@ -85,7 +85,12 @@ describe('credential test', () => {
 	});
 
 	it('gives up on a Keystone that never answers after Timeout (Seconds)', async () => {
-		emulator.control.hangNextLogins(1);
+		// Over the emulator's HTTP control, as the e2e test and the demo use it.
+		const control = await fetch(`${emulator.leaseUrl}/_emulator/hang-logins`, {
+			method: 'POST',
+			body: JSON.stringify({ count: 1 }),
+		});
+		expect(control.status).toBe(200);
 		const started = Date.now();
 		const result = await testCredential('esiLeapApi', type, {
 			...credentialFor(emulator, 'lessee'),
@@ -177,7 +182,11 @@ describe('ESI Lease node', () => {
 					resourceUuid: locator('id', emulator.control.addDummyNode()),
 				})) as Array<{ json: { uuid: string } }>
 			)[0].json.uuid;
-		emulator.control.hangNextRequests(1, { pathPrefix: '/v1/offers/' });
+		const control = await fetch(`${emulator.leaseUrl}/_emulator/hang-next`, {
+			method: 'POST',
+			body: JSON.stringify({ count: 1, pathPrefix: '/v1/offers/' }),
+		});
+		expect(control.status).toBe(200);
 		const error = (await session.fail({
 			resource: 'offer',
 			operation: 'claim',
