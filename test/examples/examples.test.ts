@@ -1,16 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type {
-	IDataObject,
-	INode,
-	INodeParameters,
-	INodeProperties,
-	INodePropertyCollection,
-	INodePropertyOptions,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IDataObject, INode, INodeType } from 'n8n-workflow';
 import { NodeHelpers } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
@@ -20,6 +11,7 @@ import { EsiLease } from '../../nodes/EsiLease/EsiLease.node';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { readSharedParameters } from '../../nodes/EsiLeapTrigger/description';
 import { loadAmqpCaptures } from '../helpers/fixtures';
+import { parameterProblems } from '../helpers/nodeParameters';
 import { createFakeTrigger } from '../helpers/triggerContext';
 
 /**
@@ -54,107 +46,6 @@ interface Workflow {
 	settings?: Record<string, unknown>;
 }
 
-function isExpression(value: unknown): boolean {
-	return typeof value === 'string' && value.startsWith('=');
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-interface CheckContext {
-	node: INode;
-	description: INodeTypeDescription;
-	root: INodeParameters;
-	problems: string[];
-}
-
-/** Properties named `name` that the editor shows for `values` (several may share a name). */
-function shownProperties(
-	properties: INodeProperties[],
-	name: string,
-	values: INodeParameters,
-	context: CheckContext,
-): INodeProperties[] {
-	return properties.filter(
-		(property) =>
-			property.name === name &&
-			NodeHelpers.displayParameter(
-				values,
-				property,
-				context.node,
-				context.description,
-				context.root,
-			),
-	);
-}
-
-function checkOptionValue(
-	property: INodeProperties,
-	value: unknown,
-	path: string,
-	context: CheckContext,
-) {
-	if (property.type !== 'options' && property.type !== 'multiOptions') return;
-	if (isExpression(value) || !Array.isArray(property.options)) return;
-	const allowed = (property.options as INodePropertyOptions[]).map((option) => option.value);
-	const given = property.type === 'multiOptions' ? (value as unknown[]) : [value];
-	if (!Array.isArray(given)) {
-		context.problems.push(`${path}: expected a list`);
-		return;
-	}
-	for (const entry of given) {
-		if (!allowed.includes(entry as string)) {
-			context.problems.push(`${path}: "${String(entry)}" is not one of ${allowed.join(', ')}`);
-		}
-	}
-}
-
-function checkLevel(
-	properties: INodeProperties[],
-	values: INodeParameters,
-	path: string,
-	context: CheckContext,
-) {
-	for (const [name, value] of Object.entries(values)) {
-		const where = path ? `${path}.${name}` : name;
-		const [property] = shownProperties(properties, name, values, context);
-		if (!property) {
-			context.problems.push(`${where}: no such parameter for these settings`);
-			continue;
-		}
-		checkOptionValue(property, value, where, context);
-		if (property.type === 'collection' && isPlainObject(value)) {
-			checkLevel(property.options as INodeProperties[], value as INodeParameters, where, context);
-		}
-		if (property.type === 'fixedCollection' && isPlainObject(value)) {
-			for (const [group, entries] of Object.entries(value)) {
-				const groupWhere = `${where}.${group}`;
-				const definition = (property.options as INodePropertyCollection[]).find(
-					(option) => option.name === group,
-				);
-				if (!definition) {
-					context.problems.push(`${groupWhere}: no such group`);
-					continue;
-				}
-				const list = Array.isArray(entries) ? entries : [entries];
-				list.forEach((entry, index) => {
-					if (!isPlainObject(entry)) {
-						context.problems.push(`${groupWhere}[${index}]: expected an object`);
-						return;
-					}
-					checkLevel(
-						definition.values,
-						entry as INodeParameters,
-						`${groupWhere}[${index}]`,
-						context,
-					);
-				});
-			}
-		}
-	}
-}
-
 /** Problems with one node of our package, as readable strings (empty when fine). */
 export function checkOurNode(node: INode): string[] {
 	const nodeType = OUR_NODES[node.type];
@@ -165,8 +56,7 @@ export function checkOurNode(node: INode): string[] {
 	if (!versions.includes(node.typeVersion)) {
 		problems.push(`typeVersion ${node.typeVersion} is not one of ${versions.join(', ')}`);
 	}
-	const context: CheckContext = { node, description, root: node.parameters, problems };
-	checkLevel(description.properties, node.parameters, '', context);
+	problems.push(...parameterProblems(description, node));
 
 	// Required parameters the example leaves empty (what the editor marks with a red warning).
 	const issues = NodeHelpers.getNodeParametersIssues(description.properties, node, description);

@@ -1,10 +1,13 @@
 /**
  * A faithful stand-in for n8n's IExecuteFunctions (n8n-core ExecuteContext, 2.41) and
  * ILoadOptionsFunctions, for running a node's execute path in tests:
- * - node parameters are completed with the description's defaults exactly as n8n's Workflow
- *   does on load (NodeHelpers.getNodeParameters: displayed parameters only, resource locators
- *   as `{ __rl: true, mode, value }`);
- * - getNodeParameter(name, itemIndex, fallback, { extractValue }) reads dotted paths, resolves the
+ * - node parameters are checked against the description (a parameter the editor does not show
+ *   for these settings, or a value of the wrong type, throws) and completed with the
+ *   description's defaults exactly as n8n's Workflow does on load (NodeHelpers.getNodeParameters:
+ *   displayed parameters only, resource locators as `{ __rl: true, mode, value }`);
+ *   see nodeParameters.ts;
+ * - getNodeParameter(name, itemIndex, fallback, { extractValue }) reads dotted paths (a name the
+ *   description lacks throws), resolves the
  *   `={{ $json.path }}` expressions tests use against the item, throws "Could not get parameter"
  *   without a fallback, and extracts resource-locator values (mode `extractValue` regex included);
  * - continueOnFail follows the node's `onError` setting;
@@ -27,6 +30,7 @@ import type {
 import { isResourceLocatorValue, NodeHelpers } from 'n8n-workflow';
 
 import type { N8nHttp } from './n8nHttp';
+import { completeParameters, readParameter, resolveParameterPath } from './nodeParameters';
 import { getByPath } from './objects';
 
 export interface ExecuteContextOptions {
@@ -64,19 +68,11 @@ export function createExecuteContext(options: ExecuteContextOptions): FakeExecut
 		type: `n8n-nodes-esi-leap.${description.name}`,
 		typeVersion: 1,
 		position: [0, 0],
-		parameters: {},
+		parameters: options.parameters,
 		credentials: { esiLeapApi: { id: 'cred-1', name: 'ESI Leap API account' } },
 		...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 	};
-	node.parameters =
-		NodeHelpers.getNodeParameters(
-			description.properties,
-			options.parameters,
-			true,
-			false,
-			node,
-			description,
-		) ?? {};
+	node.parameters = completeParameters(description, node);
 	const logs: LogLine[] = [];
 	const log =
 		(level: LogLine['level']) =>
@@ -91,10 +87,8 @@ export function createExecuteContext(options: ExecuteContextOptions): FakeExecut
 		parameterOptions?: IGetNodeParameterOptions,
 	): unknown {
 		const raw = getByPath(node.parameters, name);
-		if (raw === undefined) {
-			if (fallbackValue === undefined) throw new Error(`Could not get parameter "${name}"`);
-			return fallbackValue;
-		}
+		if (raw === undefined) return readParameter(description, node.parameters, name, fallbackValue);
+		resolveParameterPath(description, name);
 		const value = resolveExpressions(structuredClone(raw), items[itemIndex]?.json ?? {});
 		if (!parameterOptions?.extractValue) return value;
 		return extractValue(value, displayedProperty(name), name);
@@ -154,7 +148,7 @@ export function createLoadOptionsContext(
 	const context = {
 		getNode: () => node,
 		getNodeParameter: (name: string, fallbackValue?: unknown) =>
-			getByPath(node.parameters, name) ?? fallbackValue,
+			readParameter(nodeType.description, node.parameters, name, fallbackValue),
 		getCurrentNodeParameter: (name: string) => getByPath(node.parameters, name),
 		getCurrentNodeParameters: () => node.parameters,
 		getTimezone: () => 'America/New_York',

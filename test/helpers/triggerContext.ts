@@ -3,11 +3,14 @@ import type {
 	IDataObject,
 	INode,
 	INodeExecutionData,
+	INodeTypeDescription,
 	IRun,
 	ITriggerFunctions,
 } from 'n8n-workflow';
 
-import { deferred, getByPath, type DeferredPromise } from './objects';
+import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { completeParameters, readParameter } from './nodeParameters';
+import { deferred, type DeferredPromise } from './objects';
 
 /**
  * A fake ITriggerFunctions that behaves like n8n 2.x where the trigger can tell:
@@ -17,7 +20,10 @@ import { deferred, getByPath, type DeferredPromise } from './objects';
  *   execution could not start (2.41 `settleDonePromise`);
  * - manual mode: only the first emit answers the test (later ones are ignored);
  * - `saveFailedExecution` is recorded; with `n8nMajor: 1` it does not exist (feature detection);
- * - the logger keeps every line, so tests can check that no secret is logged.
+ * - the logger keeps every line, so tests can check that no secret is logged;
+ * - parameters are read through the node's description (nodeParameters.ts): what a test sets
+ *   must be shown for its settings and of the right type, defaults are filled in as on workflow
+ *   load, and reading a name the description lacks throws.
  */
 
 export type ExecutionBehaviour = 'succeed' | 'fail' | 'hang' | 'notStarted';
@@ -38,7 +44,10 @@ export interface LogLine {
 }
 
 export interface FakeTriggerOptions {
+	/** What the user set in the editor; defaults are filled in like n8n does. */
 	parameters: IDataObject;
+	/** Default: the ESI Leap Trigger's. */
+	description?: INodeTypeDescription;
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
 	mode?: 'trigger' | 'manual';
 	activationMode?: 'init' | 'create' | 'update' | 'activate' | 'manual' | 'leadershipChange';
@@ -106,6 +115,8 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 		parameters: options.parameters as INode['parameters'],
 		...options.node,
 	};
+	const description = options.description ?? new EsiLeapTrigger().description;
+	node.parameters = completeParameters(description, node);
 	const log = (level: LogLine['level']) => (message: string, meta?: Record<string, unknown>) => {
 		logs.push({ level, message, meta });
 	};
@@ -134,10 +145,7 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 
 	const context = {
 		getNodeParameter(name: string, fallback?: unknown) {
-			const value = getByPath(options.parameters, name);
-			if (value !== undefined) return value;
-			if (arguments.length >= 2) return fallback;
-			throw new Error(`Could not get parameter "${name}"`);
+			return readParameter(description, node.parameters, name, fallback);
 		},
 		async getCredentials(type: string) {
 			const credentials = options.credentials?.[type];

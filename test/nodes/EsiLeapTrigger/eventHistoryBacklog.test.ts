@@ -61,6 +61,8 @@ describe('ESI Leap Trigger, Event History mode, large backlog', () => {
 	}, 60_000);
 
 	it('fetches the next backlog batch only once n8n has finished the executions of the last one', async () => {
+		// Older events of the same type: emitted only if the start position were ignored.
+		emulator.control.seedEvents(5, { eventType: 'esi_leap.lease.delete.end' });
 		const { firstId } = emulator.control.seedEvents(30, {
 			eventType: 'esi_leap.lease.delete.end',
 		});
@@ -69,7 +71,7 @@ describe('ESI Leap Trigger, Event History mode, large backlog', () => {
 			parameters: {
 				pollIntervalSeconds: 60,
 				startFrom: 'afterEventId',
-				eventId: firstId - 1,
+				startEventId: firstId - 1,
 				events: ['delete.end'],
 				options: { maxEventsPerPoll: 10 },
 			},
