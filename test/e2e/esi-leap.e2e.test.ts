@@ -4,6 +4,7 @@
  * under `n8n execute`, and both credentials test OK (and fail with a wrong password).
  */
 import type amqp from 'amqplib';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator';
 import {
@@ -180,5 +181,40 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 			expect(result.status, bad.name).toBe('Error');
 			expect(result.message, bad.name).not.toContain('not-it');
 		}
+		// n8n shows Keystone's own words, not its generic "Authorization failed - please check
+		// your credentials" / "The service refused the connection - perhaps it is offline".
+		expect(await n8n.testCredential(badApi.id)).toEqual({
+			status: 'Error',
+			message:
+				'Keystone login failed (HTTP 401): The request you have made requires authentication.',
+		});
+		const closed = createServer();
+		await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+		const { port } = closed.address() as AddressInfo;
+		await new Promise((resolve) => closed.close(resolve));
+		const [unreachable, hanging] = await Promise.all([
+			n8n.createCredential({
+				name: 'ESI Leap API (Keystone port closed)',
+				type: 'esiLeapApi',
+				data: {
+					...apiCredentialData(emulator, emulator.users.owner),
+					authUrl: `http://127.0.0.1:${port}/v3`,
+				},
+			}),
+			n8n.createCredential({
+				name: 'ESI Leap API (Keystone never answers)',
+				type: 'esiLeapApi',
+				data: { ...apiCredentialData(emulator, emulator.users.owner), timeoutSeconds: 1 },
+			}),
+		]);
+		expect(await n8n.testCredential(unreachable.id)).toEqual({
+			status: 'Error',
+			message: `Cannot reach Keystone at http://127.0.0.1:${port}/v3/auth/tokens: the connection was refused (nothing listens on that port?)`,
+		});
+		emulator.control.hangNextLogins(1);
+		expect(await n8n.testCredential(hanging.id)).toEqual({
+			status: 'Error',
+			message: `Keystone did not answer the login at ${emulator.keystoneUrl}/auth/tokens within 1 s`,
+		});
 	});
 });
