@@ -43,6 +43,12 @@ export class EsiLeapTrigger implements INodeType {
 				required: true,
 				displayOptions: { show: { mode: ['eventHistory'] } },
 			},
+			{
+				// The same login, for Message Bus mode's reconciliation with the event history.
+				name: 'esiLeapApi',
+				required: true,
+				displayOptions: { show: { mode: ['messageBus'], reconcileWithHistory: [true] } },
+			},
 		],
 		properties,
 	};

@@ -17,6 +17,7 @@ import type {
 	ReconnectReport,
 } from '../../core/bus/consumer';
 import { reconnectNotice } from '../../core/bus/reconnectNotice';
+import { reconcileEnabled, startReconciliation, type Reconciliation } from './reconciliation';
 import {
 	DEFAULT_EXCHANGE,
 	DEFAULT_TOPIC,
@@ -117,11 +118,11 @@ function recordFailure(context: ITriggerFunctions, message: string, description:
 }
 
 /**
- * Whether missed notifications are recovered from ESI Leap's event history: an ESI Leap API
- * credential set on this trigger turns reconciliation on.
+ * Whether missed notifications are recovered from ESI Leap's event history: the "Reconcile With
+ * Event History" switch, which also asks for the ESI Leap API credential (modes/reconciliation.ts).
  */
 function reconciliationConfigured(context: ITriggerFunctions): boolean {
-	return Boolean(context.getNode().credentials?.esiLeapApi);
+	return reconcileEnabled(context);
 }
 
 /** Never silent: a reconnect after which our bindings had been gone says which window is at risk. */
@@ -157,22 +158,40 @@ function outcomeOf(run: IRun | undefined): ExecutionOutcome {
 /**
  * The oslo message id is the same on every broker redelivery of a message (after a connection
  * loss), so n8n skips those duplicates. Our own retries of a failed execution carry the attempt
- * number, so they do run the workflow again.
+ * number, so they do run the workflow again. An item reconciliation emits from the event history
+ * is keyed by its event id exactly as Event History mode keys it, in the same scope; the two
+ * kinds of key cannot collide (a UUID, a whole number).
  */
 export function deduplicationKey(
 	scope: string,
 	event: EsiLeapEvent,
 	attempt: number,
 ): string | undefined {
+	if (event.source === 'history') {
+		return event.event_id === null ? undefined : `${scope}${event.event_id}`;
+	}
 	if (!event.message_id) return undefined;
 	const base = `${scope}${event.message_id}`;
 	return attempt === 0 ? base : `${base}:retry-${attempt}`;
 }
 
-function makeDeliver(context: ITriggerFunctions, manual: boolean) {
+function makeDeliver(
+	context: ITriggerFunctions,
+	manual: boolean,
+	reconciliation: { current?: Reconciliation },
+	logger: ReturnType<typeof triggerLogger>,
+) {
 	const scope = deduplicationScope(context);
 	const deduplicate = !manual && canSaveFailedExecution(context);
 	return async (event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> => {
+		if (reconciliation.current?.admitBus(event) === 'skip') {
+			// Acked without a run: reconciliation already ran this event from the event history.
+			logger.debug('Skipped a bus message whose event already ran from the event history', {
+				messageId: event.message_id,
+				event: event.event,
+			});
+			return { kind: 'succeeded' };
+		}
 		const data: INodeExecutionData[][] = [[{ json: event as unknown as IDataObject }]];
 		const key = deduplicate ? deduplicationKey(scope, event, delivery.attempt) : undefined;
 		if (!delivery.awaitOutcome) {
@@ -192,6 +211,7 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 	const settings = brokerSettingsFromCredentials(await this.getCredentials('esiLeapMessageBusApi'));
 	const logger = triggerLogger(this);
 	const priorities = prioritiesForEvents(shared.events);
+	const reconciliation: { current?: Reconciliation } = {};
 
 	const consumer = new BusConsumer({
 		connect: async () => await connectAmqp(settings),
@@ -211,9 +231,14 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 			onTimeout: bus.onAckTimeout,
 		},
 		ackTimeoutMs: bus.ackTimeoutMs,
-		select: shared.select,
+		// With reconciliation, a filtered bus message still decides its event (never run twice).
+		select: (event: EsiLeapEvent) => {
+			const selected = shared.select(event);
+			if (!selected) reconciliation.current?.admitBus(event);
+			return selected;
+		},
 		includeRaw: shared.includeRaw,
-		deliver: makeDeliver(this, manual),
+		deliver: makeDeliver(this, manual, reconciliation, logger),
 		stopAfterFirst: manual,
 		logger,
 		outageNoticeMs: bus.outageNoticeMs,
@@ -231,8 +256,10 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 		},
 		onRecovered: (report: OutageReport) =>
 			logger.info('Message bus reachable again', { outageMs: report.sinceMs }),
-		onReconnected: (report: ReconnectReport) =>
-			reportLostBindings(this, report, bus.exchange, logger),
+		onReconnected: (report: ReconnectReport) => {
+			reportLostBindings(this, report, bus.exchange, logger);
+			reconciliation.current?.onReconnected(report);
+		},
 	});
 
 	const start = async () => {
@@ -259,6 +286,7 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 
 	const closeFunction = async () => {
 		await consumer.close(manual ? 0 : bus.closeTimeoutMs);
+		await reconciliation.current?.close();
 		logger.debug('Closed', { ...consumer.stats });
 	};
 
@@ -266,6 +294,14 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 		// n8n calls this right after trigger(); the first matching message answers the test.
 		return { closeFunction, manualTriggerFunction: start };
 	}
-	await start();
+	// Before the first bus message: a backlog in the queue must be matched, not run twice.
+	const scope = deduplicationScope(this);
+	reconciliation.current = await startReconciliation(this, shared, logger, (event) =>
+		canSaveFailedExecution(this) ? deduplicationKey(scope, event, 0) : undefined,
+	);
+	await start().catch(async (error: unknown) => {
+		await reconciliation.current?.close();
+		throw error;
+	});
 	return { closeFunction };
 }

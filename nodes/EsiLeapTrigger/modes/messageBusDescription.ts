@@ -1,6 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { DEFAULT_EXCHANGE, DEFAULT_TOPIC } from '../../core/bus/topology';
+import {
+	DEFAULT_RECONCILE_INTERVAL_MINUTES,
+	DEFAULT_RECONCILE_WAIT_SECONDS,
+} from './reconciliation';
 
 /** Parameters of the Message Bus mode only. Options are shown only when mode = messageBus. */
 const showForBus = { show: { mode: ['messageBus'] } };
@@ -78,6 +82,23 @@ const topLevel: INodeProperties[] = [
 			},
 		],
 		default: 'executionSucceeds',
+	},
+	{
+		displayName: 'Reconcile With Event History',
+		name: 'reconcileWithHistory',
+		type: 'boolean',
+		default: false,
+		displayOptions: showForBus,
+		description:
+			"Whether to also read ESI Leap's event history (needs an ESI Leap API credential) after every reconnect and every few minutes, and run each event the bus did not deliver, once",
+	},
+	{
+		displayName:
+			'An admin login sees every event; a lessee or owner login only the events of leases of its own project, so only those are recovered',
+		name: 'reconcileNotice',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { mode: ['messageBus'], reconcileWithHistory: [true] } },
 	},
 ];
 
@@ -169,6 +190,26 @@ const options: INodeProperties[] = [
 		displayOptions: showOptionForBus,
 		description:
 			'While the broker stays unreachable this long, the trigger records a failed execution (once per outage) and keeps reconnecting',
+	},
+	{
+		displayName: 'Reconcile Every (Minutes)',
+		name: 'reconcileIntervalMinutes',
+		type: 'number',
+		typeOptions: { minValue: 0.01, numberPrecision: 2 },
+		default: DEFAULT_RECONCILE_INTERVAL_MINUTES,
+		displayOptions: showOptionForBus,
+		description:
+			'With Reconcile With Event History on: how often the event history is compared with what the bus delivered (also after every reconnect)',
+	},
+	{
+		displayName: 'Wait for the Bus (Seconds)',
+		name: 'reconcileWaitSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: DEFAULT_RECONCILE_WAIT_SECONDS,
+		displayOptions: showOptionForBus,
+		description:
+			'With Reconcile With Event History on: how long an event found in the history waits for its bus message before it runs from the history instead',
 	},
 	{
 		displayName: 'Close Timeout (Seconds)',

@@ -350,8 +350,10 @@ export interface PassReport {
 	decidedByHistory: number;
 	emitted: number;
 	pending: number;
-	/** More rows wait above the cursor (or too many wait to settle): run again soon. */
+	/** More rows wait above the cursor: run again soon. */
 	truncated: boolean;
+	/** No rows were read: `maxPending` rows wait to settle (they are decided first). */
+	heldBack: boolean;
 	/** The pass finished after stop: nothing was decided. */
 	discarded: boolean;
 }
@@ -391,6 +393,7 @@ export class Reconciler {
 			emitted: 0,
 			pending: 0,
 			truncated: false,
+			heldBack: false,
 			discarded: false,
 		};
 		const stopped = () => this.options.isStopped?.() === true;
@@ -406,7 +409,7 @@ export class Reconciler {
 			report.truncated = advanced.step.truncated;
 			if (!advanced.step.truncated) this.ledger.completePass(startedAt);
 		} else {
-			report.truncated = true;
+			report.heldBack = true;
 		}
 		const pruned = this.ledger.prune(this.now());
 		if (pruned.historyMarksEvicted > 0) {

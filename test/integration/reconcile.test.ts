@@ -1,0 +1,185 @@
+/**
+ * Message Bus mode with "Reconcile With Event History" on the real shared broker (unique exchange
+ * and queues) and the emulator: a notification that never reaches our queue while ESI writes its
+ * event row (the issue's broker-restart window: our binding is gone, the publish is routed
+ * nowhere for us) runs once from the history, and its bus copy arriving late — also after an n8n
+ * restart — runs nothing.
+ */
+import type { IDataObject, ITriggerResponse } from 'n8n-workflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
+import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import { RECONCILE_LEDGER_KEY } from '../../nodes/EsiLeapTrigger/modes/reconciliation';
+import { startEmulator, type Emulator } from '../emulator';
+import {
+	busCredentialData,
+	closeOsloTestBed,
+	openOsloTestBed,
+	type OsloTestBed,
+} from '../helpers/busTestBed';
+import { credentialFor, signedInHttp } from '../helpers/esiLeapApiCredential';
+import type { N8nHttp } from '../helpers/n8nHttp';
+import { AMQP_URL, drainQueue, messageCount, uniqueName, waitFor } from '../helpers/rabbit';
+import { createFakeTrigger, type FakeTrigger } from '../helpers/triggerContext';
+
+const KEYS = ['esi_leap_versioned_notifications.info', 'esi_leap_versioned_notifications.error'];
+
+let bed: OsloTestBed;
+let emulator: Emulator;
+/** Every notification ESI published, whatever our queue's bindings: the late copies come from here. */
+let copies: string;
+
+beforeAll(async () => {
+	bed = await openOsloTestBed({ exchange: 'esi-reconcile', queue: 'n8n-reconcile' });
+	copies = uniqueName('esi-reconcile-copies');
+	await bed.channel.assertQueue(copies, { durable: false, autoDelete: false });
+	for (const key of KEYS) await bed.channel.bindQueue(copies, bed.exchange, key);
+	emulator = await startEmulator({
+		amqpUrl: AMQP_URL,
+		exchange: bed.exchange,
+		declareQueues: false,
+		tickIntervalMs: 50,
+	});
+});
+
+afterAll(async () => {
+	await emulator?.stop();
+	await closeOsloTestBed(bed ?? { connection: undefined, exchange: '', queue: '' }, [copies]);
+});
+
+interface Running {
+	fake: FakeTrigger;
+	http: N8nHttp;
+	response: ITriggerResponse;
+}
+
+/** What n8n last saved of the node's static data (on emit and at the end of activation). */
+let saved: IDataObject = {};
+
+async function activate(): Promise<Running> {
+	const { http } = signedInHttp(emulator, 'admin');
+	const fake = createFakeTrigger({
+		parameters: {
+			mode: 'messageBus',
+			queueName: bed.queue,
+			reconcileWithHistory: true,
+			events: [...SHORT_EVENT_TYPES],
+			options: {
+				exchange: bed.exchange,
+				reconcileIntervalMinutes: 0.01,
+				reconcileWaitSeconds: 0.5,
+			},
+		},
+		credentials: {
+			esiLeapMessageBusApi: busCredentialData({ heartbeat: 5 }),
+			esiLeapApi: credentialFor(emulator, 'admin'),
+		},
+	});
+	Object.assign(fake.staticData, structuredClone(saved));
+	const context = fake.context as unknown as {
+		emit: (...args: unknown[]) => void;
+		helpers: Record<string, unknown>;
+	};
+	const emit = context.emit.bind(context);
+	context.emit = (...args: unknown[]) => {
+		saved = structuredClone(fake.staticData);
+		emit(...args);
+	};
+	context.helpers.httpRequestWithAuthentication = async (name: string, request: never) =>
+		await http.httpRequestWithAuthentication(name, request, fake.context.getNode());
+	const response = await new EsiLeapTrigger().trigger.call(fake.context);
+	saved = structuredClone(fake.staticData);
+	return { fake, http, response };
+}
+
+async function deactivate(running: Running) {
+	await running.response.closeFunction?.();
+	await running.http.close();
+}
+
+const executed = (running: Running) =>
+	running.fake.emissions
+		.filter((emission) => emission.fate === 'executed')
+		.map((emission) => emission.json);
+
+/** Long enough for several reconcile passes and the 0.5 s wait for the bus. */
+const quietPeriod = () => new Promise((resolve) => setTimeout(resolve, 2_000));
+
+describe('Message Bus reconciled with the event history (real broker, emulator)', () => {
+	let first: Running;
+	let droppedEventIds: number[] = [];
+
+	it('delivered notifications run once, from the bus; the history adds nothing', async () => {
+		first = await activate();
+		const lifecycle = await emulator.control.runLifecycle({ ending: 'delete' });
+		await waitFor(() => executed(first).length >= 4, '4 bus executions');
+		await quietPeriod();
+		expect(executed(first).map((item) => item.source)).toEqual(['bus', 'bus', 'bus', 'bus']);
+		expect(executed(first).map((item) => item.lease_uuid)).toEqual(
+			Array(4).fill(lifecycle.leaseUuid),
+		);
+		await drainQueue(bed.channel, copies);
+	});
+
+	it('notifications routed nowhere for us run once from the history, with lease and node fields', async () => {
+		for (const key of KEYS) await bed.channel.unbindQueue(bed.queue, bed.exchange, key);
+		const lifecycle = await emulator.control.runLifecycle({ ending: 'delete' });
+		droppedEventIds = lifecycle.events.map((event) => event.id);
+		expect(droppedEventIds).toHaveLength(4);
+		// ESI did publish them: the copies queue has all four.
+		await waitFor(async () => (await messageCount(bed.channel, copies)) === 4, 'the 4 copies');
+		await waitFor(() => executed(first).length >= 8, '4 executions from the history', 15_000);
+		await quietPeriod();
+		const fromHistory = executed(first).slice(4);
+		expect(executed(first)).toHaveLength(8);
+		expect(fromHistory.map((item) => item.source)).toEqual(Array(4).fill('history'));
+		expect(fromHistory.map((item) => item.event_id)).toEqual(droppedEventIds);
+		expect(fromHistory.map((item) => item.event)).toEqual([
+			'fulfill.start',
+			'fulfill.end',
+			'delete.start',
+			'delete.end',
+		]);
+		for (const item of fromHistory) {
+			expect(item.lease).toMatchObject({ uuid: lifecycle.leaseUuid });
+			expect(item.node).toMatchObject({ uuid: lifecycle.resourceUuid });
+		}
+		// n8n's deduplication key: the event id, in the scope Event History mode uses too.
+		expect(first.fake.emissions.slice(4).map((emission) => emission.deduplicationKey)).toEqual(
+			droppedEventIds.map((id) => `wf-1:node-1:${id}`),
+		);
+		for (const key of KEYS) await bed.channel.bindQueue(bed.queue, bed.exchange, key);
+	});
+
+	it('their bus copies arriving late, after an n8n restart, run nothing', async () => {
+		await deactivate(first);
+		const second = await activate();
+		try {
+			const late = await drainQueue(bed.channel, copies);
+			expect(late).toHaveLength(4);
+			for (const message of late) {
+				bed.channel.publish(bed.exchange, message.fields.routingKey, message.content, {
+					...message.properties,
+				});
+			}
+			// The trigger takes and acks all four (nothing left in its queue)...
+			await waitFor(
+				async () => (await messageCount(bed.channel, bed.queue)) === 0,
+				'the late copies consumed',
+			);
+			await quietPeriod();
+			// ...and runs none of them; nor does the history run its rows again.
+			expect(executed(second)).toEqual([]);
+			const ledger = second.fake.staticData[RECONCILE_LEDGER_KEY] as { history: unknown[] };
+			expect(ledger.history).toEqual([]);
+			// The next real event still runs, from the bus.
+			await emulator.control.runLifecycle({ ending: 'delete' });
+			await waitFor(() => executed(second).length >= 4, 'the next lifecycle from the bus');
+			await quietPeriod();
+			expect(executed(second).map((item) => item.source)).toEqual(Array(4).fill('bus'));
+		} finally {
+			await deactivate(second);
+		}
+	});
+});
