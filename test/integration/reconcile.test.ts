@@ -20,7 +20,15 @@ import {
 } from '../helpers/busTestBed';
 import { credentialFor, signedInHttp } from '../helpers/esiLeapApiCredential';
 import type { N8nHttp } from '../helpers/n8nHttp';
-import { AMQP_URL, drainQueue, messageCount, uniqueName, waitFor } from '../helpers/rabbit';
+import {
+	AMQP_URL,
+	brokerSettings,
+	drainQueue,
+	messageCount,
+	uniqueName,
+	waitFor,
+} from '../helpers/rabbit';
+import { TcpProxy } from '../helpers/tcpProxy';
 import { createFakeTrigger, type FakeTrigger } from '../helpers/triggerContext';
 
 const KEYS = ['esi_leap_versioned_notifications.info', 'esi_leap_versioned_notifications.error'];
@@ -57,7 +65,9 @@ interface Running {
 /** What n8n last saved of the node's static data (on emit and at the end of activation). */
 let saved: IDataObject = {};
 
-async function activate(): Promise<Running> {
+async function activate(
+	options: { port?: number; reconcileIntervalMinutes?: number } = {},
+): Promise<Running> {
 	const { http } = signedInHttp(emulator, 'admin');
 	const fake = createFakeTrigger({
 		parameters: {
@@ -67,12 +77,15 @@ async function activate(): Promise<Running> {
 			events: [...SHORT_EVENT_TYPES],
 			options: {
 				exchange: bed.exchange,
-				reconcileIntervalMinutes: 0.01,
+				reconcileIntervalMinutes: options.reconcileIntervalMinutes ?? 0.01,
 				reconcileWaitSeconds: 0.5,
 			},
 		},
 		credentials: {
-			esiLeapMessageBusApi: busCredentialData({ heartbeat: 5 }),
+			esiLeapMessageBusApi: busCredentialData({
+				heartbeat: 5,
+				...(options.port ? { port: options.port } : {}),
+			}),
 			esiLeapApi: credentialFor(emulator, 'admin'),
 		},
 	});
@@ -180,6 +193,35 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 			expect(executed(second).map((item) => item.source)).toEqual(Array(4).fill('bus'));
 		} finally {
 			await deactivate(second);
+		}
+	});
+
+	it('a reconnect starts a reconciliation at once, not at the next interval', async () => {
+		const proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
+		await proxy.start();
+		const running = await activate({ port: proxy.port, reconcileIntervalMinutes: 60 });
+		const historyReads = () =>
+			emulator.control.requestLog.filter((entry) => entry.path.startsWith('/v1/events')).length;
+		try {
+			// The pass at activation, then nothing for the hour-long interval.
+			await waitFor(() => historyReads() > 0 && running.fake.logs.length > 0, 'the first pass');
+			await quietPeriod();
+			const before = historyReads();
+			proxy.cutAll();
+			await waitFor(
+				() =>
+					running.fake.logs.some((line) => line.message.includes('Reconnected to the message bus')),
+				'the reconnect',
+			);
+			await waitFor(() => historyReads() > before, 'a history pass after the reconnect', 3_000);
+			expect(
+				running.fake.logs.some((line) =>
+					line.message.includes('Reconciling with the event history after a reconnect'),
+				),
+			).toBe(true);
+		} finally {
+			await deactivate(running);
+			await proxy.stop();
 		}
 	});
 });
