@@ -174,7 +174,7 @@ describe('Message Bus mode under faults (real RabbitMQ)', () => {
 		);
 		const attempts = new Map<string, number>();
 		const fake = await activate(
-			{ options: { maxRetries: MAX_RETRIES } },
+			{ options: { maxRetries: MAX_RETRIES, retryDelays: '0' } },
 			(json): ExecutionBehaviour => {
 				const id = messageIdOf(json);
 				const attempt = attempts.get(id) ?? 0;

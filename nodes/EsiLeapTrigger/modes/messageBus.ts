@@ -7,7 +7,9 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { parseRetryDelays } from '../../core/bus/ackPolicy';
 import type { AckMode, ExecutionOutcome, OnAckTimeout } from '../../core/bus/ackPolicy';
+import { DEFAULT_RETRY_DELAYS_TEXT } from './messageBusDescription';
 import { connectAmqp, describeBroker } from '../../core/bus/amqp';
 import { BusConsumer, safeErrorText } from '../../core/bus/consumer';
 import type {
@@ -42,11 +44,24 @@ interface BusParameters {
 	declareExchange: boolean;
 	deadLetterQueue: string;
 	maxRetries: number;
+	retryDelaysMs: number[];
 	prefetch: number;
 	ackTimeoutMs: number;
 	onAckTimeout: OnAckTimeout;
 	closeTimeoutMs: number;
 	outageNoticeMs: number;
+}
+
+function readRetryDelays(context: ITriggerFunctions): number[] {
+	const text = String(option(context, 'retryDelays', DEFAULT_RETRY_DELAYS_TEXT));
+	const delays = parseRetryDelays(text);
+	if (delays === null) {
+		throw new NodeOperationError(
+			context.getNode(),
+			'Retry Delays (Seconds) must be numbers of seconds (0 or more) separated by commas, e.g. 10, 60, 300',
+		);
+	}
+	return delays;
 }
 
 function readBusParameters(context: ITriggerFunctions): BusParameters {
@@ -82,6 +97,7 @@ function readBusParameters(context: ITriggerFunctions): BusParameters {
 				integer: true,
 			},
 		),
+		retryDelaysMs: readRetryDelays(context),
 		prefetch: requireNumber(context, option(context, 'prefetch', 10), 'Prefetch', {
 			min: 1,
 			integer: true,
@@ -223,12 +239,14 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 			queue: manual ? { kind: 'temporary' } : bus.queue,
 			exchangeMode: bus.declareExchange ? 'declare' : 'passive',
 			deadLetterQueue: bus.deadLetterQueue,
+			retryDelaysMs: bus.retryDelaysMs,
 		}),
 		prefetch: manual ? 1 : bus.prefetch,
 		policy: {
 			mode: manual ? 'immediately' : bus.ackMode,
 			maxRetries: bus.maxRetries,
 			onTimeout: bus.onAckTimeout,
+			retryDelaysMs: bus.retryDelaysMs,
 		},
 		ackTimeoutMs: bus.ackTimeoutMs,
 		// With reconciliation, a filtered bus message still decides its event (never run twice).

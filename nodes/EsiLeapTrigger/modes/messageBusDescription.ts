@@ -6,6 +6,9 @@ import {
 	DEFAULT_RECONCILE_WAIT_SECONDS,
 } from './reconciliation';
 
+/** Waits before retries 1, 2, 3 (core/bus/ackPolicy.ts DEFAULT_RETRY_DELAYS_MS). */
+export const DEFAULT_RETRY_DELAYS_TEXT = '10, 60, 300';
+
 /** Parameters of the Message Bus mode only. Options are shown only when mode = messageBus. */
 const showForBus = { show: { mode: ['messageBus'] } };
 const showOptionForBus = { show: { '/mode': ['messageBus'] } };
@@ -145,6 +148,16 @@ const options: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		default: 3,
 		displayOptions: showOptionForBus,
+	},
+	{
+		displayName: 'Retry Delays (Seconds)',
+		name: 'retryDelays',
+		type: 'string',
+		default: DEFAULT_RETRY_DELAYS_TEXT,
+		displayOptions: showOptionForBus,
+		placeholder: '10, 60, 300',
+		description:
+			'How long a failed message waits before each retry (the last value for later retries; 0 = at once). It waits in RabbitMQ, in a durable queue QUEUE.retry.Ns per delay.',
 	},
 	{
 		displayName: 'Prefetch',

@@ -35,6 +35,31 @@ export interface AckPolicy {
 	/** How many times a failed message is retried before it is dead-lettered. */
 	maxRetries: number;
 	onTimeout: OnAckTimeout;
+	/**
+	 * How long retry n (1-based) waits: entry n-1, the last entry for later retries; 0 or an
+	 * empty list retries at once. See retryQueueName for where the message waits.
+	 */
+	retryDelaysMs?: readonly number[];
+}
+
+/** Default waits before retries 1, 2, 3 (and later): 10 s, 1 min, 5 min. */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [10_000, 60_000, 300_000];
+
+/** "10, 60, 300" (seconds) → [10000, 60000, 300000]; null when any entry is not a number ≥ 0. */
+export function parseRetryDelays(text: string): number[] | null {
+	const entries = text
+		.split(',')
+		.map((entry) => entry.trim())
+		.filter((entry) => entry !== '');
+	const delays = entries.map((entry) => (/^\d+(\.\d+)?$/.test(entry) ? Number(entry) : NaN));
+	if (delays.some((seconds) => !Number.isFinite(seconds))) return null;
+	return delays.map((seconds) => Math.round(seconds * 1000));
+}
+
+export function retryDelayMs(attempt: number, policy: AckPolicy): number {
+	const delays = policy.retryDelaysMs ?? [];
+	if (delays.length === 0) return 0;
+	return delays[Math.min(Math.max(attempt, 1), delays.length) - 1];
 }
 
 export function retriesSoFar(headers: Record<string, unknown>): number {

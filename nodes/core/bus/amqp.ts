@@ -70,6 +70,7 @@ function toPublishOptions(properties: MessageProperties): Options.Publish {
 	if (properties.timestamp !== undefined) options.timestamp = properties.timestamp;
 	if (properties.type !== undefined) options.type = properties.type;
 	if (properties.appId !== undefined) options.appId = properties.appId;
+	if (properties.expiration !== undefined) options.expiration = properties.expiration;
 	return options;
 }
 
@@ -92,7 +93,13 @@ function wrapChannel(channel: ConfirmChannel): BrokerChannel {
 			await channel.checkExchange(name);
 		},
 		async declareOsloExchange(name) {
+			// oslo_messaging/_drivers/impl_rabbit.py Connection.notify_send: type 'topic',
+			// durable=amqp_durable_queues, auto_delete=amqp_auto_delete (both default False);
+			// the captures agree (fixtures/esi-leap-real/README.md: "type topic, not durable").
 			await channel.assertExchange(name, 'topic', { durable: false, autoDelete: false });
+		},
+		async deleteExchange(name) {
+			await channel.deleteExchange(name);
 		},
 		async declareQueue(name, options) {
 			return await channel.assertQueue(name, options);

@@ -15,6 +15,8 @@ export interface MessageProperties {
 	timestamp?: number;
 	type?: string;
 	appId?: string;
+	/** Per-message TTL in milliseconds, as AMQP's decimal string (retry queues). */
+	expiration?: string;
 }
 
 export interface BrokerMessage {
@@ -36,6 +38,8 @@ export interface QueueOptions {
 	durable: boolean;
 	exclusive: boolean;
 	autoDelete: boolean;
+	/** x-arguments, e.g. x-dead-letter-exchange. */
+	arguments?: Record<string, unknown>;
 }
 
 export type CloseListener = (error?: Error) => void;
@@ -45,6 +49,7 @@ export interface BrokerChannel {
 	checkExchange(name: string): Promise<void>;
 	/** Declares a topic exchange exactly as oslo.messaging does: durable=false, auto_delete=false. */
 	declareOsloExchange(name: string): Promise<void>;
+	deleteExchange(name: string): Promise<void>;
 	declareQueue(name: string, options: QueueOptions): Promise<QueueInfo>;
 	/** Passive declare: fails (and closes this channel) when the queue does not exist. */
 	checkQueue(name: string): Promise<QueueInfo>;

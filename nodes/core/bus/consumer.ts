@@ -2,14 +2,14 @@ import { checkContentType, decodeNotification, EnvelopeDecodeError } from '../ev
 import type { EventPredicate } from '../events/filters';
 import { normalizeBusNotification } from '../events/normalize';
 import type { EsiLeapEvent } from '../events/types';
-import { decide, RETRY_HEADER, retriesSoFar } from './ackPolicy';
+import { decide, RETRY_HEADER, retriesSoFar, retryDelayMs } from './ackPolicy';
 import type { AckPolicy, Decision, ExecutionOutcome } from './ackPolicy';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { BackoffOptions } from './backoff';
 import type { BrokerChannel, BrokerConnection, BrokerMessage, Connect } from './broker';
 import { InFlightTracker } from './inFlight';
 import type { InFlightKey } from './inFlight';
-import { applyTopology } from './topology';
+import { applyTopology, declareRetryQueue } from './topology';
 import type { AppliedTopology, Topology } from './topology';
 
 /**
@@ -127,6 +127,8 @@ interface ChannelState {
 	queue: string;
 	consumerTag: string | null;
 	alive: boolean;
+	/** Retry queues declared on this channel. */
+	retryQueuesReady: Set<string>;
 }
 
 const DEFAULT_OUTAGE_NOTICE_MS = 2 * 60_000;
@@ -193,6 +195,7 @@ export class BusConsumer {
 	};
 
 	private readonly inFlight = new InFlightTracker();
+	private readonly refusedRetryQueues = new Set<string>();
 	private current: ChannelState | null = null;
 	private generation = 0;
 	private closing = false;
@@ -246,6 +249,9 @@ export class BusConsumer {
 			);
 		}
 		if (state) {
+			// Deactivated: the restart marker is only compared on reconnects of this activation.
+			const marker = this.options.topology.restartMarker;
+			if (state.alive && marker) await state.channel.deleteExchange(marker).catch(() => undefined);
 			state.alive = false;
 			await state.channel.close().catch(() => undefined);
 			await state.connection.close().catch(() => undefined);
@@ -258,11 +264,10 @@ export class BusConsumer {
 		const generation = ++this.generation;
 		let established = false;
 		try {
-			const applied = await applyTopology(
-				() => connection.createChannel(),
-				this.options.topology,
-				{ declareMissingExchange: reconnect, checkMarker: reconnect },
-			);
+			const applied = await applyTopology(() => connection.createChannel(), this.options.topology, {
+				declareMissingExchange: reconnect,
+				checkMarker: reconnect,
+			});
 			const { channel, queue } = applied;
 			if (applied.exchangeDeclared) {
 				this.options.logger.warn(
@@ -278,6 +283,7 @@ export class BusConsumer {
 				queue,
 				consumerTag: null,
 				alive: true,
+				retryQueuesReady: new Set(),
 			};
 			const lost = (error?: Error) => this.onLost(state, error);
 			connection.onClose(lost);
@@ -489,8 +495,34 @@ export class BusConsumer {
 				return;
 			case 'retry': {
 				if (!this.usable(state, key)) return;
-				await state.channel.publish('', state.queue, message.body, {
+				// The copy waits in its delay's retry queue (topology.ts retryQueueName), which
+				// dead-letters it back to our queue when its TTL ends; without a delay it goes
+				// straight back to the tail of our queue.
+				const delayMs = retryDelayMs(decision.attempt, this.options.policy);
+				// A retry queue the broker refused (permissions, other arguments) closed its channel
+				// once; from then on retries go straight back rather than loop through redeliveries.
+				const waitQueue = this.options.topology.retryQueues.find(
+					(r) => r.delayMs === delayMs && !this.refusedRetryQueues.has(r.name),
+				);
+				if (waitQueue && !state.retryQueuesReady.has(waitQueue.name)) {
+					const refused = await declareRetryQueue(state.channel, waitQueue, state.queue).then(
+						() => null,
+						(error: unknown) => error,
+					);
+					if (refused !== null) {
+						this.refusedRetryQueues.add(waitQueue.name);
+						this.options.logger.error(
+							'Could not declare the retry queue; retries of this delay will not wait',
+							{ queue: waitQueue.name, error: safeErrorText(refused) },
+						);
+						// The broker closed the channel: the message comes back after the reconnect.
+						return;
+					}
+					state.retryQueuesReady.add(waitQueue.name);
+				}
+				await state.channel.publish('', waitQueue?.name ?? state.queue, message.body, {
 					...message.properties,
+					...(waitQueue ? { expiration: String(delayMs), deliveryMode: 2 } : {}),
 					headers: {
 						...message.properties.headers,
 						...originHeaders(message),
@@ -502,6 +534,7 @@ export class BusConsumer {
 				this.options.logger.info('Requeued a message whose execution did not succeed', {
 					attempt: decision.attempt,
 					maxRetries: this.options.policy.maxRetries,
+					retryInMs: waitQueue ? delayMs : 0,
 					reason: decision.reason,
 				});
 				return;

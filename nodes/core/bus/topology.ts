@@ -38,6 +38,13 @@ export interface Topology {
 	 * re-declared `openstack` (bindings cannot be listed over AMQP).
 	 */
 	restartMarker: string | null;
+	/** Where a failed message waits before its retry (own and existing queues). */
+	retryQueues: RetryQueue[];
+}
+
+export interface RetryQueue {
+	name: string;
+	delayMs: number;
 }
 
 /** `error` events travel with priority ERROR, the others with INFO (spec §4.2). */
@@ -62,6 +69,19 @@ export function defaultDeadLetterQueueName(queue: string): string {
 	return `${queue}.dead`;
 }
 
+/**
+ * One durable queue per retry delay, e.g. `<queue>.retry.10s`. A waiting message carries that
+ * delay as its per-message TTL (expiration); when it expires RabbitMQ dead-letters it through
+ * the default exchange back to `<queue>` (x-dead-letter-exchange '' and x-dead-letter-routing-key
+ * <queue>), persistent and in a durable queue, so it survives n8n and broker restarts meanwhile.
+ * One queue per delay because RabbitMQ expires messages only at the head of a queue: a 5-minute
+ * message would otherwise hold back the 10-second ones queued behind it. The delay is in the
+ * name, so changing the option never meets a queue declared with other arguments.
+ */
+export function retryQueueName(queue: string, delayMs: number): string {
+	return `${queue}.retry.${delayMs / 1000}s`;
+}
+
 export function restartMarkerName(queue: string): string {
 	return `${queue}.alive`;
 }
@@ -74,6 +94,8 @@ export interface TopologyInput {
 	exchangeMode: 'passive' | 'declare';
 	/** Empty or undefined: `<queue>.dead`. */
 	deadLetterQueue?: string;
+	/** Waits before retries (AckPolicy.retryDelaysMs); 0 means at once, no queue. */
+	retryDelaysMs?: readonly number[];
 }
 
 export function planTopology(input: TopologyInput): Topology {
@@ -96,6 +118,15 @@ export function planTopology(input: TopologyInput): Topology {
 		unbindings,
 		deadLetterQueue,
 		restartMarker: input.queue.kind === 'own' ? restartMarkerName(input.queue.name) : null,
+		retryQueues:
+			input.queue.kind === 'temporary'
+				? []
+				: [...new Set(input.retryDelaysMs ?? [])]
+						.filter((delayMs) => delayMs > 0)
+						.map((delayMs) => ({
+							name: retryQueueName((input.queue as { name: string }).name, delayMs),
+							delayMs,
+						})),
 	};
 }
 
@@ -188,14 +219,14 @@ export async function applyTopology(
 		const checked = await attempt(channel, open, (c) => c.checkExchange(topology.exchange));
 		channel = checked.channel;
 		if (checked.error !== undefined) {
-			try {
-				await channel.declareOsloExchange(topology.exchange);
-			} catch (error) {
-				if (isPreconditionFailed(error)) {
-					throw new ExchangeConflictError(topology.exchange, String((error as Error).message));
-				}
-				throw error;
+			const refused = await channel.declareOsloExchange(topology.exchange).then(
+				() => null,
+				(error: unknown) => error,
+			);
+			if (refused !== null && isPreconditionFailed(refused)) {
+				throw new ExchangeConflictError(topology.exchange, String((refused as Error).message));
 			}
+			if (refused !== null) throw refused;
 			exchangeDeclared = true;
 		}
 	} else {
@@ -232,4 +263,21 @@ export async function applyTopology(
 		});
 	}
 	return { channel, queue, exchangeDeclared, markerLost };
+}
+
+/**
+ * Declared on first use (a broker that never sees a failure never gets these queues): durable,
+ * dead-lettering through the default exchange back to the consumed queue.
+ */
+export async function declareRetryQueue(
+	channel: BrokerChannel,
+	retry: RetryQueue,
+	queue: string,
+): Promise<void> {
+	await channel.declareQueue(retry.name, {
+		durable: true,
+		exclusive: false,
+		autoDelete: false,
+		arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+	});
 }

@@ -235,7 +235,7 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 		it('after success (default): a failing message is retried N times, then dead-lettered byte for byte', async () => {
 			const failing = fresh(loadCapture('amqp-lease-fulfill-end'));
 			const fake = await activate(
-				{ options: { maxRetries: 2 } },
+				{ options: { maxRetries: 2, retryDelays: '0' } },
 				{ execute: (json) => (json.message_id === failing.id ? 'fail' : 'succeed') },
 			);
 			publishCapture(channel, exchange, loadCapture('amqp-lease-fulfill-end'), failing.body);
@@ -273,7 +273,7 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 
 		it('after success on n8n 1.x (no deduplication): each retry runs the workflow again', async () => {
 			const fake = await activate(
-				{ options: { maxRetries: 2 } },
+				{ options: { maxRetries: 2, retryDelays: '0' } },
 				{ n8nMajor: 1, execute: () => 'fail' },
 			);
 			publishCapture(channel, exchange, loadCapture('amqp-lease-fulfill-end'));
@@ -290,7 +290,7 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 		it('after success: an execution that never started is retried', async () => {
 			let calls = 0;
 			const fake = await activate(
-				{},
+				{ options: { retryDelays: '0' } },
 				{ n8nMajor: 1, execute: () => (++calls === 1 ? 'notStarted' : 'succeed') },
 			);
 			publishCapture(channel, exchange, loadCapture('amqp-lease-delete-end'));
@@ -314,7 +314,7 @@ describe('ESI Leap Trigger, message bus mode, on the real broker', () => {
 			const fake = await activate(
 				{
 					acknowledge: 'executionFinishes',
-					options: { ackTimeoutMinutes: 0.002, maxRetries: 1, prefetch: 1 },
+					options: { ackTimeoutMinutes: 0.002, maxRetries: 1, prefetch: 1, retryDelays: '0' },
 				},
 				{ n8nMajor: 1, execute: (json) => (json.event === 'fulfill.end' ? 'hang' : 'succeed') },
 			);
