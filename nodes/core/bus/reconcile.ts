@@ -382,6 +382,16 @@ export class Reconciler {
 		return this.ledger.nextDueInMs(this.now());
 	}
 
+	private prune(): void {
+		const pruned = this.ledger.prune(this.now());
+		if (pruned.historyMarksEvicted > 0) {
+			this.options.logger?.warn(
+				'Forgot history-emitted events before their retention ended (too many); a late bus copy of those would run again',
+				{ evicted: pruned.historyMarksEvicted },
+			);
+		}
+	}
+
 	/** One history pass: read new rows, pair them, emit the rows whose bus message never came. */
 	async pass(): Promise<PassReport> {
 		const startedAt = this.now();
@@ -411,13 +421,7 @@ export class Reconciler {
 		} else {
 			report.heldBack = true;
 		}
-		const pruned = this.ledger.prune(this.now());
-		if (pruned.historyMarksEvicted > 0) {
-			this.options.logger?.warn(
-				'Forgot history-emitted events before their retention ended (too many); a late bus copy of those would run again',
-				{ evicted: pruned.historyMarksEvicted },
-			);
-		}
+		this.prune();
 		this.options.store.write(this.ledger.state);
 
 		const due = this.ledger.due(this.now());
@@ -439,6 +443,7 @@ export class Reconciler {
 			);
 			report.decidedByHistory = decided.size;
 			report.emitted = emit.length;
+			this.prune();
 			this.options.store.write(this.ledger.state);
 			if (emit.length > 0) this.options.deliver(emit);
 		}

@@ -126,7 +126,14 @@ function busItem(messageId: string, fields: Fields): EsiLeapEvent {
 }
 
 /** A reconciler over FakeEvents whose static data is saved only when it emits, like n8n. */
-function harness(options: { events?: ShortEventType[]; saved?: Record<string, unknown> } = {}) {
+function harness(
+	options: {
+		events?: ShortEventType[];
+		saved?: Record<string, unknown>;
+		limits?: Partial<LedgerLimits>;
+	} = {},
+) {
+	const warnings: string[] = [];
 	const esi = new FakeEvents();
 	const clock = { now: 1_000_000 };
 	const live: Record<string, unknown> = structuredClone(options.saved ?? {});
@@ -157,8 +164,14 @@ function harness(options: { events?: ShortEventType[]; saved?: Record<string, un
 				save();
 				emitted.push(...items);
 			},
-			limits: LIMITS,
+			limits: { ...LIMITS, ...options.limits },
 			now: () => clock.now,
+			logger: {
+				debug: () => undefined,
+				info: () => undefined,
+				warn: (message) => warnings.push(message),
+				error: () => undefined,
+			},
 		});
 	};
 	const state = { reconciler: build(live) };
@@ -167,6 +180,7 @@ function harness(options: { events?: ShortEventType[]; saved?: Record<string, un
 		clock,
 		emitted,
 		live,
+		warnings,
 		get reconciler() {
 			return state.reconciler;
 		},
@@ -405,6 +419,21 @@ describe('ChannelLedger bounds', () => {
 		expect(state).toEqual({ ...emptyLedger(), bus: [{ key: 'k', messageId: 'm', at: 1 }] });
 	});
 
+	it('warns when rows run from the history are forgotten early because of the bound', async () => {
+		const h = harness({ limits: { maxHistoryMarks: 1 } });
+		h.esi.rows.push(
+			row(1, { type: 'fulfill.end', lease: 'a' }),
+			row(2, { type: 'fulfill.end', lease: 'b' }),
+		);
+		await h.reconciler.pass();
+		expect(h.warnings).toEqual([]);
+		h.clock.now += SETTLE;
+		await h.reconciler.pass();
+		expect(h.warnings).toHaveLength(1);
+		expect(h.warnings[0]).toMatch(/late bus copy of those would run again/);
+		expect(h.reconciler.ledger.state.history.map((mark) => mark.eventId)).toEqual([2]);
+	});
+
 	it('stops reading new rows while too many wait to settle', async () => {
 		const h = harness();
 		(h.reconciler.ledger.limits as LedgerLimits).maxPending = 2;
@@ -415,7 +444,11 @@ describe('ChannelLedger bounds', () => {
 		await h.reconciler.pass();
 		h.esi.rows.push(row(3, { type: 'fulfill.end', lease: 'c' }));
 		const scans = h.esi.scans;
-		expect(await h.reconciler.pass()).toMatchObject({ heldBack: true, truncated: false, pending: 2 });
+		expect(await h.reconciler.pass()).toMatchObject({
+			heldBack: true,
+			truncated: false,
+			pending: 2,
+		});
 		expect(h.esi.scans).toBe(scans);
 	});
 });
