@@ -1,7 +1,8 @@
 /**
  * Loading the real captures and comparing emulator output with them: same keys in the same order,
- * same value types, and the same strings once ids, times, ports and hosts are replaced by
- * placeholders of their format (so a format difference still fails).
+ * same value types, same array lengths, the same numbers, and the same strings once ids, times,
+ * ports and hosts are replaced by placeholders of their format (so a format difference still
+ * fails).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,8 +73,29 @@ function typeName(value: unknown): string {
 }
 
 /**
- * Structural comparison. `values: true` also compares normalized strings and booleans;
- * numbers are compared by type only (ids and counters differ between runs).
+ * Python's `json.dumps` with its defaults (", " and ": " separators, ensure_ascii), which is how
+ * ESI Leap writes its answers (see any rest-*.json: body_text). Written here rather than taken
+ * from the emulator so that the emulator is not its own oracle; the replay checks it against the
+ * captured bytes first.
+ */
+export function pythonJson(value: unknown): string {
+	if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+	if (value !== null && typeof value === 'object') {
+		const entries = Object.entries(value as Record<string, unknown>).map(
+			([key, entry]) => `${pythonJson(key)}: ${pythonJson(entry)}`,
+		);
+		return `{${entries.join(', ')}}`;
+	}
+	return JSON.stringify(value).replace(
+		/[\u0080-\uffff]/g,
+		(char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+	);
+}
+
+/**
+ * Structural comparison: same keys in the same order, same types, same array lengths.
+ * `values: true` also compares normalized strings, booleans and numbers (callers map the few
+ * numbers that differ between runs, such as lease DB ids, before comparing).
  */
 export function expectSameShape(
 	actual: unknown,
@@ -83,7 +105,8 @@ export function expectSameShape(
 ): void {
 	expect(typeName(actual), `${where}: type`).toBe(typeName(expected));
 	if (Array.isArray(expected) && Array.isArray(actual)) {
-		for (let index = 0; index < Math.min(actual.length, expected.length); index++) {
+		expect(actual.length, `${where}: length`).toBe(expected.length);
+		for (let index = 0; index < expected.length; index++) {
 			expectSameShape(actual[index], expected[index], `${where}[${index}]`, values);
 		}
 		return;
@@ -109,4 +132,5 @@ export function expectSameShape(
 		return;
 	}
 	if (typeof expected === 'boolean' && values) expect(actual, `${where}: value`).toBe(expected);
+	if (typeof expected === 'number' && values) expect(actual, `${where}: number`).toBe(expected);
 }
