@@ -26,7 +26,7 @@ import {
 	type ResourceType,
 } from './model';
 import type { RequestContext } from './notifier';
-import { pyRepr, pyString } from './pyjson';
+import { pyDumps, pyRepr, pyString } from './pyjson';
 import {
 	checkResourceType,
 	describeResource,
@@ -112,15 +112,26 @@ function checkArguments(
 	return values;
 }
 
+/**
+ * A datetime query argument (edge README finding 9): empty counts as absent (edge-264, 315);
+ * offsets are ignored (edge-260, 309); a trailing ` HH:MM` (a raw `+` decoded to a space)
+ * replaces the time of day, as dateutil does with a second time token (edge-261, 310).
+ */
 function queryTime(name: string, value: string | undefined): NaiveTime | undefined {
-	if (value === undefined) return undefined;
-	const parsed = parseLenient(value);
-	if (!parsed)
+	if (value === undefined || value === '') return undefined;
+	const trailingTime = /^(.*\S)\s+(\d{2}):(\d{2})$/.exec(value);
+	const base = trailingTime ? parseDateutil(trailingTime[1]) : undefined;
+	if (trailingTime && base && 'time' in base) {
+		return `${base.time.slice(0, 11)}${trailingTime[2]}:${trailingTime[3]}:00.000000`;
+	}
+	const parsed = parseDateutil(value);
+	if ('reason' in parsed) {
 		raise(
 			400,
-			`Invalid input for field/attribute ${name}. Value: '${value}'. Unknown string format: %s`,
+			`Invalid input for field/attribute ${name}. Value: '${value}'. unable to convert to datetime. Error: ${parsed.reason.replace('%s', value)}`,
 		);
-	return parsed;
+	}
+	return parsed.time;
 }
 
 /** A query's pair of times, e.g. start_time and end_time, each parsed (400 when unreadable). */
@@ -133,10 +144,24 @@ function queryPeriod(
 }
 
 /** ESI answers 500 with `message` unless both times or neither are given, start before end. */
-function requireWholePeriod(period: { start?: NaiveTime; end?: NaiveTime }, message: string) {
+/**
+ * ESI answers 500 unless both times or neither are given, start before end (edge-252..254,
+ * 283, 284): `what` names the resource and `label` the pair ("Start Time", "Availability
+ * Start Time"), and the message ends with both values as Python prints them.
+ */
+function requireWholePeriod(
+	period: { start?: NaiveTime; end?: NaiveTime },
+	what: string,
+	label = '',
+) {
 	const { start, end } = period;
 	if ((start === undefined) !== (end === undefined) || (start && end && start >= end)) {
-		raise(500, message);
+		const show = (time: NaiveTime | undefined) => (time === undefined ? 'None' : pythonStr(time));
+		raise(
+			500,
+			`Attempted to get ${what} resource without providing both a valid ${label}Start Time and ${label}End Time. ` +
+				`${label}Start Time must be strictly less than ${label}End Time. Got ${show(start)}, ${show(end)}.`,
+		);
 	}
 }
 
@@ -165,54 +190,117 @@ interface AttributeSpec {
 	readOnly?: boolean;
 	datetime?: boolean;
 	mandatory?: boolean;
+	/** WSME's type of the attribute: text (edge-369) or a dict (edge-368). */
+	type?: 'text' | 'dict';
 }
 
 const LEASE_ATTRIBUTES: AttributeSpec[] = [
-	{ name: 'name' },
+	{ name: 'name', type: 'text' },
 	{ name: 'uuid', readOnly: true },
-	{ name: 'project_id' },
+	{ name: 'project_id', type: 'text' },
 	{ name: 'project', readOnly: true },
 	{ name: 'owner_id', readOnly: true },
 	{ name: 'owner', readOnly: true },
-	{ name: 'resource_type' },
-	{ name: 'resource_uuid' },
-	{ name: 'resource_class' },
-	{ name: 'resource_properties' },
+	{ name: 'resource_type', type: 'text' },
+	{ name: 'resource_uuid', type: 'text' },
+	{ name: 'resource_class', type: 'text' },
+	{ name: 'resource_properties', type: 'dict' },
 	{ name: 'resource', readOnly: true },
 	{ name: 'start_time', datetime: true },
 	{ name: 'fulfill_time', readOnly: true },
 	{ name: 'expire_time', readOnly: true },
 	{ name: 'end_time', datetime: true },
 	{ name: 'status', readOnly: true },
-	{ name: 'properties' },
-	{ name: 'purpose' },
+	{ name: 'properties', type: 'dict' },
+	{ name: 'purpose', type: 'text' },
 	{ name: 'offer_uuid', readOnly: true },
 	{ name: 'parent_lease_uuid', readOnly: true },
 ];
 
 const OFFER_ATTRIBUTES: AttributeSpec[] = [
-	{ name: 'name' },
+	{ name: 'name', type: 'text' },
 	{ name: 'uuid', readOnly: true },
 	{ name: 'project_id', readOnly: true },
 	{ name: 'project', readOnly: true },
-	{ name: 'lessee_id' },
+	{ name: 'lessee_id', type: 'text' },
 	{ name: 'lessee', readOnly: true },
-	{ name: 'resource_type' },
-	{ name: 'resource_uuid', mandatory: true },
+	{ name: 'resource_type', type: 'text' },
+	{ name: 'resource_uuid', mandatory: true, type: 'text' },
 	{ name: 'resource', readOnly: true },
-	{ name: 'resource_class' },
-	{ name: 'resource_properties' },
+	{ name: 'resource_class', type: 'text' },
+	{ name: 'resource_properties', type: 'dict' },
 	{ name: 'start_time', datetime: true },
 	{ name: 'end_time', datetime: true },
 	{ name: 'status', readOnly: true },
-	{ name: 'properties' },
+	{ name: 'properties', type: 'dict' },
 	{ name: 'availabilities', readOnly: true },
 	{ name: 'parent_lease_uuid', readOnly: true },
 ];
 
+/** A datetime from a body: `null` when the client sent null; `aware` when it had an offset. */
+interface BodyTime {
+	time: NaiveTime | null;
+	aware: boolean;
+}
+
 interface ParsedBody {
 	raw: Record<string, unknown>;
-	times: { start?: NaiveTime; end?: NaiveTime };
+	times: { start?: BodyTime; end?: BodyTime };
+}
+
+const MAX_C_INT = 2_147_483_647;
+
+/**
+ * dateutil.parser.parse as ESI's WSME datetime type and query arguments use it (edge README
+ * findings 6, 7, 9). `reason` keeps Python's `%s` placeholder: WSME prints it verbatim in body
+ * errors (edge-124, 127) and the value in query errors (edge-256, 257). `overflow` is an
+ * OverflowError (500 in a body, edge-123; 400 in a query, edge-263).
+ */
+function parseDateutil(
+	text: string,
+): { time: NaiveTime; aware: boolean } | { reason: string; overflow?: boolean } {
+	const value = text.trim();
+	if (value === '') return { reason: 'String does not contain a date: %s' };
+	if (/^\d+$/.test(value)) {
+		const number = Number(value);
+		if (number > MAX_C_INT)
+			return { reason: 'signed integer is greater than maximum', overflow: true };
+		return { reason: `year ${number} is out of range: %s` };
+	}
+	const iso =
+		/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+			value,
+		);
+	if (iso) {
+		const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone] = iso;
+		if (Number(mo) < 1 || Number(mo) > 12) return { reason: 'month must be in 1..12: %s' };
+		const time = parseLenient(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac ? `.${frac}` : ''}`);
+		if (!time) return { reason: 'day is out of range for month: %s' };
+		// The offset is parsed and then dropped, never applied (edge-146, 150, 160).
+		return { time, aware: zone !== undefined };
+	}
+	// `Jul 27 2044` (edge-126, 141).
+	const english = /^([A-Za-z]{3})[a-z]* (\d{1,2}),? (\d{4})$/.exec(value);
+	const month = english
+		? ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].indexOf(
+				english[1].toLowerCase(),
+			)
+		: -1;
+	if (english && month >= 0) {
+		const time = parseLenient(`${english[3]}-${pad2(month + 1)}-${pad2(Number(english[2]))}`);
+		if (time) return { time, aware: false };
+	}
+	return { reason: 'Unknown string format: %s' };
+}
+
+function pad2(value: number): string {
+	return String(value).padStart(2, '0');
+}
+
+/** Python's `type(value)` as WSME prints it in "Wrong type" errors (edge-369). */
+function pyClass(value: unknown): string {
+	const name = pyTypeName(value);
+	return `<class '${name === 'NoneType' ? 'NoneType' : name}'>`;
 }
 
 /** What WSME hands the controller for a body argument: absent, or the decoded JSON value. */
@@ -244,6 +332,11 @@ function readBodyArgument(request: ApiRequest): BodyArgument {
 	} catch {
 		return raise(400, 'Request is not in valid JSON format');
 	}
+}
+
+/** Python's `str()` of a decoded JSON value. */
+function pyStr(value: unknown): string {
+	return typeof value === 'string' ? value : pyRepr(value);
 }
 
 /** Python's type name of a decoded JSON value, as in `'list' object has no attribute`. */
@@ -308,13 +401,34 @@ function validateBody(
 				`Invalid input for field/attribute ${attribute.name}. Value: '${String(value)}'. Cannot set read only field.`,
 			);
 		}
-		if (attribute.datetime && value !== null) {
-			const parsed = typeof value === 'string' ? parseLenient(value) : undefined;
-			if (!parsed) {
-				raise(
-					400,
-					`Invalid input for field/attribute ${argument}. Value: '${pyRepr(raw)}'. Unknown string format: %s`,
-				);
+		if (attribute.type === 'text' && value !== null && typeof value !== 'string') {
+			raise(
+				400,
+				`Invalid input for field/attribute ${attribute.name}. Value: '${pyStr(value)}'. Wrong type. Expected '<class 'str'>', got '${pyClass(value)}'`,
+			);
+		}
+		if (attribute.type === 'dict' && value !== null && pyTypeName(value) !== 'dict') {
+			raise(
+				400,
+				`Invalid input for field/attribute ${argument}. Value: '${pyRepr(raw)}'. Value not a valid dict: ${pyRepr(value)}`,
+			);
+		}
+		if (attribute.datetime) {
+			let parsed: BodyTime;
+			if (value === null) parsed = { time: null, aware: false };
+			else if (typeof value !== 'string') {
+				// dateutil refuses a number outright (edge-122, 137, 153).
+				raise(500, `Parser must be a string or character stream, not ${pyTypeName(value)}`);
+			} else {
+				const result = parseDateutil(value);
+				if ('reason' in result) {
+					if (result.overflow) raise(500, result.reason);
+					raise(
+						400,
+						`Invalid input for field/attribute ${argument}. Value: '${pyRepr(raw)}'. ${result.reason}`,
+					);
+				}
+				parsed = result;
 			}
 			if (attribute.name === 'start_time') times.start = parsed;
 			else times.end = parsed;
@@ -489,6 +603,74 @@ function checkTimeConflict(
 	if (offerConflict || leaseConflict) raise(500, `Time conflict for ${type} ${uuid}.`);
 }
 
+const pyTypeOfTime = (time: NaiveTime | null) => (time === null ? 'NoneType' : 'datetime.datetime');
+
+/**
+ * A lease's or claim's start (default now) and, when given, its end, with ESI's max-length
+ * check (esi_leap/common/utils.py check_lease_length: `end - start`, non-admins only, before
+ * any other time check: edge-052). That subtraction is where explicit nulls (edge-125, 140) and
+ * a naive/aware mix (edge-114, 159) fail. Without an end, an aware start meets the naive
+ * defaults in a comparison (edge README finding 7).
+ */
+function leaseStart(
+	caller: Caller,
+	times: ParsedBody['times'],
+): { start: NaiveTime; given?: NaiveTime } {
+	const start = times.start ?? { time: now(), aware: false };
+	const end = times.end;
+	if (end === undefined) {
+		if (start.time === null)
+			raise(500, "unsupported operand type(s) for +: 'NoneType' and 'datetime.timedelta'");
+		if (start.aware) raise(500, "can't compare offset-naive and offset-aware datetimes");
+		return { start: start.time };
+	}
+	if (start.time === null || end.time === null) {
+		raise(
+			500,
+			`unsupported operand type(s) for -: '${pyTypeOfTime(end.time)}' and '${pyTypeOfTime(start.time)}'`,
+		);
+	}
+	if (start.aware !== end.aware)
+		raise(500, "can't subtract offset-naive and offset-aware datetimes");
+	checkMaxLeaseTime(caller, start.time, end.time);
+	return { start: start.time, given: end.time };
+}
+
+/**
+ * An offer's period: start default now, end default datetime.max, then `start >= end`
+ * (esi_leap/api/controllers/v1/offer.py), which is where nulls (edge-155) and a naive/aware mix
+ * (edge-149) fail; the message says "an offer resource" (edge-157).
+ */
+function offerPeriod(times: ParsedBody['times']): { start: NaiveTime; end: NaiveTime } {
+	const start = times.start ?? { time: now(), aware: false };
+	const end = times.end ?? { time: DATETIME_MAX, aware: false };
+	if (start.time === null || end.time === null) {
+		raise(
+			500,
+			`'>=' not supported between instances of '${pyTypeOfTime(start.time)}' and '${pyTypeOfTime(end.time)}'`,
+		);
+	}
+	if (start.aware !== end.aware)
+		raise(500, "can't compare offset-naive and offset-aware datetimes");
+	if (start.time >= end.time) {
+		raise(
+			500,
+			'Attempted to create an offer resource with an invalid Start Time and End Time. ' +
+				`Start Time must be strictly less than End Time. Got ${pythonStr(start.time)}, ${pythonStr(end.time)}.`,
+		);
+	}
+	return { start: start.time, end: end.time };
+}
+
+/**
+ * resource_uuid as ESI resolves it: Ironic looks up names only; a UUID-like value is taken as
+ * is and then fails the ownership check (edge-085: 403, not Ironic's 404).
+ */
+function resourceUuidOf(db: Database, type: ResourceType, ident: string): string {
+	if (type === 'ironic_node' && isUuidLike(ident)) return ident;
+	return resolveResourceUuid(db, type, ident);
+}
+
 function checkTimeRange(start: NaiveTime, end: NaiveTime): void {
 	if (start >= end) {
 		raise(
@@ -566,14 +748,8 @@ function listOffers(
 	]);
 	const period = queryPeriod(args, 'start_time', 'end_time');
 	const available = queryPeriod(args, 'available_start_time', 'available_end_time');
-	requireWholePeriod(
-		period,
-		'Attempted to get offer resource without providing both a valid Start Time and End Time.',
-	);
-	requireWholePeriod(
-		available,
-		'Attempted to get offer resource without providing both a valid Availability Start Time and Availability End Time.',
-	);
+	requireWholePeriod(period, 'an offer');
+	requireWholePeriod(available, 'an offer', 'Availability ');
 	const { start, end } = period;
 	const { start: availableStart, end: availableEnd } = available;
 	const projectId = optionalProject(db, args.project_id);
@@ -604,26 +780,28 @@ function showOffer(db: Database, caller: Caller, ident: string): Reply {
 	requireAnyRole(caller, 'esi_leap:offer:get');
 	const offer = lookup(db.offers, ident, 'Offer', undefined, 'project_id');
 	if (!offerVisibleTo(offer, caller)) raise(403, `Access was denied to offer ${offer.uuid}.`);
+	requireKnownProject(db, offer.lesseeId);
 	return json(200, offerView(db, offer));
 }
 
 function createOffer(db: Database, config: ApiConfig, caller: Caller, request: ApiRequest): Reply {
 	if (!caller.isAdmin && !caller.isOwner) denyRule('esi_leap:offer:create');
 	const { raw, times } = validateBody(request, 'new_offer', OFFER_ATTRIBUTES);
-	const type = checkResourceType(optionalString(raw.resource_type) ?? 'ironic_node');
-	const uuid = resolveResourceUuid(db, type, String(raw.resource_uuid));
-	const start = times.start ?? now();
-	const end = times.end ?? DATETIME_MAX;
-	checkTimeRange(start, end);
+	// No resource_type means [api] default_resource_type (edge-362), as for leases.
+	const type = checkResourceType(optionalString(raw.resource_type) ?? config.defaultResourceType);
+	const uuid = resourceUuidOf(db, type, String(raw.resource_uuid));
+	// The lessee is resolved before any time check (edge-364).
+	const lesseeName = optionalString(raw.lessee_id);
+	const lesseeId = lesseeName === null ? null : resolveProject(db, lesseeName);
+	const { start, end } = offerPeriod(times);
 	checkResourceOwnership(db, caller, type, uuid);
 	checkTimeConflict(db, type, uuid, start, end);
-	const lesseeId = optionalString(raw.lessee_id);
 	const offer: Offer = {
 		id: db.nextOfferId++,
 		uuid: randomUUID(),
 		name: optionalString(raw.name),
 		projectId: caller.projectId,
-		lesseeId: lesseeId === null ? null : resolveProject(db, lesseeId),
+		lesseeId,
 		resourceType: type,
 		resourceUuid: uuid,
 		startTime: start,
@@ -633,11 +811,13 @@ function createOffer(db: Database, config: ApiConfig, caller: Caller, request: A
 		parentLeaseUuid: null,
 	};
 	db.offers.push(offer);
+	requireKnownProject(db, offer.lesseeId);
 	return json(201, offerView(db, offer));
 }
 
 function deleteOffer(db: Database, engine: Engine, caller: Caller, ident: string): Reply {
-	const offer = lookup(db.offers, ident, 'Offer', ['available', 'error'], 'project_id');
+	// edge-204: the delete path dereferences `.status` first.
+	const offer = lookup(db.offers, ident, 'Offer', ['available', 'error'], 'status');
 	if (!caller.isAdmin && offer.projectId !== caller.projectId)
 		raise(403, `Access was denied to offer ${offer.uuid}.`);
 	engine.deleteOffer(offer);
@@ -646,13 +826,16 @@ function deleteOffer(db: Database, engine: Engine, caller: Caller, ident: string
 
 function claimOffer(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
 	requireAnyRole(caller, 'esi_leap:offer:claim');
+	// A name is resolved for the policy check only (an unknown one is 404, edge-207); the lease is
+	// then built with the name as offer_uuid, which never validates (edge-069, 375).
+	if (!isUuidLike(ident)) lookup(db.offers, ident, 'Offer', ['available'], 'status');
 	const offer = db.offers.find((candidate) => candidate.uuid === ident);
 	if (!offer) raise(500, "'NoneType' object has no attribute 'status'");
 	if (offer.status !== 'available') raise(404, `Offer with name or uuid ${ident} not found.`);
 	if (!offerVisibleTo(offer, caller)) raise(403, `Access was denied to offer ${offer.uuid}.`);
 	const { raw, times } = validateBody(request, 'new_lease', LEASE_ATTRIBUTES);
-	const start = times.start ?? now();
-	let end = times.end;
+	const { start, given: end0 } = leaseStart(caller, times);
+	let end = end0;
 	if (end === undefined) {
 		const nextLease = db.leases
 			.filter(
@@ -666,8 +849,6 @@ function claimOffer(db: Database, caller: Caller, ident: string, request: ApiReq
 		end = [addSeconds(start, DEFAULT_LEASE_DAYS * DAY), nextLease, offer.endTime]
 			.filter((time): time is NaiveTime => time !== undefined)
 			.sort()[0];
-	} else {
-		checkMaxLeaseTime(caller, start, end);
 	}
 	checkTimeRange(start, end);
 	const busy = db.leases.some(
@@ -724,10 +905,7 @@ function listLeases(
 		'resource_class',
 	]);
 	const period = queryPeriod(args, 'start_time', 'end_time');
-	requireWholePeriod(
-		period,
-		'Attempted to get lease resource without providing both a valid Start Time and End Time.',
-	);
+	requireWholePeriod(period, 'a lease');
 	const { start, end } = period;
 	const projectId = optionalProject(db, args.project_id);
 	const ownerId = optionalProject(db, args.owner_id);
@@ -780,6 +958,7 @@ function canSeeLease(caller: Caller, lease: Lease): boolean {
 function showLease(db: Database, caller: Caller, ident: string): Reply {
 	const lease = lookup(db.leases, ident, 'Lease', undefined, 'owner_id');
 	if (!canSeeLease(caller, lease)) raise(403, `Access was denied to lease ${lease.uuid}.`);
+	requireKnownProject(db, lease.projectId);
 	return json(200, leaseView(db, lease));
 }
 
@@ -788,20 +967,21 @@ function createLease(db: Database, config: ApiConfig, caller: Caller, request: A
 	const { raw, times } = validateBody(request, 'new_lease', LEASE_ATTRIBUTES);
 	if (raw.resource_uuid === undefined || raw.resource_uuid === null) raise(500, "'resource_uuid'");
 	const type = checkResourceType(optionalString(raw.resource_type) ?? config.defaultResourceType);
-	const uuid = resolveResourceUuid(db, type, String(raw.resource_uuid));
+	const uuid = resourceUuidOf(db, type, String(raw.resource_uuid));
 	const lessee = optionalString(raw.project_id);
-	if (lessee === null)
-		raise(500, '(sqlite3.IntegrityError) NOT NULL constraint failed: leases.project_id');
-	const projectId = resolveProject(db, lessee);
-	const start = times.start ?? now();
-	const end = times.end ?? addSeconds(start, DEFAULT_LEASE_DAYS * DAY);
-	if (times.end !== undefined) checkMaxLeaseTime(caller, start, end);
+	const projectId = lessee === null ? null : resolveProject(db, lessee);
+	const { start, given } = leaseStart(caller, times);
+	const end = given ?? addSeconds(start, DEFAULT_LEASE_DAYS * DAY);
 	checkTimeRange(start, end);
 	checkResourceOwnership(db, caller, type, uuid);
 	checkTimeConflict(db, type, uuid, start, end);
+	const uuidOfLease = randomUUID();
+	if (projectId === null) {
+		raiseNullProject(uuidOfLease, raw, caller, type, uuid, start, end);
+	}
 	const lease: Lease = {
 		id: db.nextLeaseId++,
-		uuid: randomUUID(),
+		uuid: uuidOfLease,
 		name: optionalString(raw.name),
 		projectId,
 		ownerId: caller.projectId,
@@ -818,7 +998,68 @@ function createLease(db: Database, config: ApiConfig, caller: Caller, request: A
 		parentLeaseUuid: null,
 	};
 	db.leases.push(lease);
+	// Stored, and then the answer fails on an unknown project UUID (edge-095, 096).
+	requireKnownProject(db, lease.projectId);
 	return json(201, leaseView(db, lease));
+}
+
+/** SQLAlchemy's datetime parameter: `str(datetime)` always with microseconds. */
+function sqlTime(time: NaiveTime): string {
+	return time.replace('T', ' ');
+}
+
+/** The raw IntegrityError of a lease without project_id, SQL and parameters included (edge-079). */
+function raiseNullProject(
+	leaseUuid: string,
+	raw: Record<string, unknown>,
+	caller: Caller,
+	type: ResourceType,
+	resourceUuid: string,
+	start: NaiveTime,
+	end: NaiveTime,
+): never {
+	const text = (value: string | null) => (value === null ? 'None' : pyRepr(value));
+	const parameters = [
+		pyRepr(sqlTime(now())),
+		'None',
+		pyRepr(leaseUuid),
+		text(optionalString(raw.name)),
+		'None',
+		pyRepr(caller.projectId),
+		text(optionalString(raw.purpose)),
+		pyRepr(type),
+		pyRepr(resourceUuid),
+		pyRepr(sqlTime(start)),
+		pyRepr(sqlTime(end)),
+		'None',
+		'None',
+		"'created'",
+		pyRepr(pyDumps(objectValue(raw.properties))),
+		'None',
+		'None',
+	];
+	raise(
+		500,
+		'(sqlite3.IntegrityError) NOT NULL constraint failed: leases.project_id\n' +
+			'[SQL: INSERT INTO leases (created_at, updated_at, uuid, name, project_id, owner_id, purpose, ' +
+			'resource_type, resource_uuid, start_time, end_time, fulfill_time, expire_time, status, ' +
+			'properties, offer_uuid, parent_lease_uuid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)]\n' +
+			`[parameters: (${parameters.join(', ')})]\n` +
+			'(Background on this error at: https://sqlalche.me/e/14/gkpj)',
+	);
+}
+
+/**
+ * A UUID-like project is stored unchecked (edge README finding 20); building a single-object
+ * answer then asks Keystone for its name and fails (edge-095, 109, 365, 378). Lists print "".
+ */
+function requireKnownProject(db: Database, projectId: string | null): void {
+	if (projectId && !db.projects.some((project) => project.id === projectId)) {
+		raise(
+			500,
+			`Could not find project: ${projectId}. (HTTP 404) (Request-ID: req-${randomUUID()})`,
+		);
+	}
 }
 
 function updateLease(db: Database, caller: Caller, ident: string, request: ApiRequest): Reply {
@@ -835,7 +1076,8 @@ function updateLease(db: Database, caller: Caller, ident: string, request: ApiRe
 	if (typeof value !== 'string')
 		raise(
 			500,
-			`strptime() argument 1 must be str, not ${value === null ? 'None' : typeof value === 'number' ? 'int' : typeof value}`,
+			// edge-184, 185, 187
+			`strptime() argument 1 must be str, not ${value === null ? 'None' : pyTypeName(value)}`,
 		);
 	const parsed = parseStrict(value);
 	if (!parsed.time) raise(500, parsed.error as string);
@@ -862,7 +1104,8 @@ async function deleteLease(
 	caller: Caller,
 	ident: string,
 ): Promise<Reply> {
-	const lease = lookup(db.leases, ident, 'Lease', LEASE_CAN_DELETE, 'owner_id');
+	// edge-198: the delete path dereferences `.status` first.
+	const lease = lookup(db.leases, ident, 'Lease', LEASE_CAN_DELETE, 'status');
 	if (!canSeeLease(caller, lease)) raise(403, `Access was denied to lease ${lease.uuid}.`);
 	await engine.cancelLease(lease, caller.context);
 	return { status: 200, body: 'null' };
@@ -870,8 +1113,9 @@ async function deleteLease(
 
 function listNodes(db: Database, caller: Caller, query: URLSearchParams): Reply {
 	const args = checkArguments(query, ['resource_class', 'owner', 'lessee']);
-	// Ironic's legacy policy lets only admins list nodes; ESI passes its 403 on as a 500.
-	if (!caller.isAdmin)
+	const ownNodesOnly = db.ironicNodeListPolicy === 'owner-or-lessee';
+	// Ironic's legacy policy lets only admins list nodes; ESI passes its 403 on as a 500 (rest-20).
+	if (!caller.isAdmin && !ownNodesOnly)
 		raise(500, 'Access was denied to the following resource: baremetal:node:list (HTTP 403)');
 	const owner = optionalProject(db, args.owner);
 	const lessee = optionalProject(db, args.lessee);
@@ -879,6 +1123,10 @@ function listNodes(db: Database, caller: Caller, query: URLSearchParams): Reply 
 	const nodes = db.ironicNodes
 		.filter(
 			(node) =>
+				// Ironic shows a non-admin the nodes it owns or leases (edge-322, 386).
+				(caller.isAdmin ||
+					node.ownerProjectId === caller.projectId ||
+					node.lesseeProjectId === caller.projectId) &&
 				(args.resource_class === undefined || node.resourceClass === args.resource_class) &&
 				(owner === undefined || node.ownerProjectId === owner) &&
 				(lessee === undefined || node.lesseeProjectId === lessee),
@@ -941,6 +1189,9 @@ function listEvents(
 					`unable to convert to int. Error: invalid literal for int() with base 10: ${pyRepr(args.last_event_id)}`,
 			);
 		}
+		// SQLite's INTEGER is 64-bit (edge-297).
+		if (BigInt(text) > 9_223_372_036_854_775_807n)
+			raise(500, 'Python int too large to convert to SQLite INTEGER');
 		lastEventId = Number(text);
 	}
 	const lastEventTime = queryTime('last_event_time', args.last_event_time);
@@ -1043,9 +1294,28 @@ function versionDocument(host: string) {
 	};
 }
 
-const notAllowed = (method: string) =>
-	htmlError(405, `The method ${method} is not allowed for this resource.`);
-const notFound = () => htmlError(404, 'The resource could not be found.');
+/**
+ * webob's error page: HTML when the client accepts it (any type, or html), else the plain-text form
+ * (edge-237..242, 359 were sent without Accept: `text/plain`, "<status>\n\n<text> \n\n ").
+ */
+function errorPage(request: ApiRequest, status: 404 | 405, text: string): Reply {
+	const accept = String(request.headers.accept ?? '');
+	if (accept.includes('html') || accept.includes('*/*')) return htmlError(status, text);
+	const title = status === 404 ? '404 Not Found' : '405 Method Not Allowed';
+	return {
+		status,
+		headers: {
+			'Content-Type': 'text/plain; charset=UTF-8',
+			...(status === 405 ? { Allow: '' } : {}),
+		},
+		body: `${title}\n\n${text} \n\n `,
+	};
+}
+
+const notAllowed = (request: ApiRequest) =>
+	errorPage(request, 405, `The method ${request.method} is not allowed for this resource.`);
+const notFound = (request: ApiRequest) =>
+	errorPage(request, 404, 'The resource could not be found.');
 
 export async function handleEsi(
 	db: Database,
@@ -1055,7 +1325,8 @@ export async function handleEsi(
 ): Promise<Reply> {
 	const { method, path } = request;
 	const host = String(request.headers.host ?? '127.0.0.1');
-	if (path === '/') return method === 'GET' ? json(200, versionDocument(host)) : notAllowed(method);
+	if (path === '/')
+		return method === 'GET' ? json(200, versionDocument(host)) : notAllowed(request);
 	if (!request.token) return middlewareUnauthorized(config.keystoneRoot);
 	const caller = callerFrom(request.token, `req-${randomUUID()}`);
 	try {
@@ -1080,9 +1351,10 @@ async function route(
 			status: 302,
 			headers: {
 				Location: `http://${host}/v1/`,
-				'Content-Type': 'text/html; charset=UTF-8',
+				'Content-Type': 'text/plain; charset=UTF-8',
 			},
-			body: '',
+			// edge-359 (no Accept header)
+			body: `302 Found\n\nThe resource was found at http://${host}/v1/; you should be redirected automatically.  `,
 		};
 	if (path === '/v1/') {
 		return json(300, {
@@ -1100,7 +1372,7 @@ async function route(
 		.replace(/\/$/, '')
 		.split('/')
 		.map(decodeURIComponent);
-	if (!path.startsWith('/v1/')) return notFound();
+	if (!path.startsWith('/v1/')) return notFound(request);
 	const [collection, ident, action] = segments;
 	const depth = segments.length;
 	switch (collection) {
@@ -1111,25 +1383,26 @@ async function route(
 			if (depth === 2 && method === 'DELETE') return deleteOffer(db, engine, caller, ident);
 			if (depth === 3 && action === 'claim' && method === 'POST')
 				return claimOffer(db, caller, ident, request);
-			return notAllowed(method);
+			return notAllowed(request);
 		case 'leases':
 			if (depth === 1 && method === 'GET') return listLeases(db, config, caller, query);
 			if (depth === 1 && method === 'POST') return createLease(db, config, caller, request);
 			if (depth === 2 && method === 'GET') return showLease(db, caller, ident);
 			if (depth === 2 && method === 'PATCH') return updateLease(db, caller, ident, request);
 			if (depth === 2 && method === 'DELETE') return deleteLease(db, engine, caller, ident);
-			return notAllowed(method);
+			return notAllowed(request);
 		case 'nodes':
 			if (depth === 1 && method === 'GET') return listNodes(db, caller, query);
-			return notAllowed(method);
+			return notAllowed(request);
 		case 'events':
 			if (depth === 1 && method === 'GET') return listEvents(db, config, caller, query);
-			return notAllowed(method);
+			return notAllowed(request);
 		case 'console_auth_tokens':
 			if (depth === 1 && method === 'POST') return createConsoleToken(db, caller, request);
 			if (depth === 2 && method === 'DELETE') return deleteConsoleTokens(db, caller, ident);
-			return notAllowed(method);
+			return notAllowed(request);
 		default:
-			return notFound();
+			// pecan's RestController answers an unknown sub-path of /v1 with 405 (edge-237).
+			return notAllowed(request);
 	}
 }

@@ -137,6 +137,13 @@ export interface Database {
 	nextOfferId: number;
 	nextLeaseId: number;
 	nextEventId: number;
+	/**
+	 * Who Ironic lets list nodes (its policy, so ESI's GET /v1/nodes): `admin` only, as the
+	 * stack of the rest-NN captures did (rest-20: a lessee gets ESI's 500 with Ironic's 403;
+	 * the default), or also each `owner-or-lessee` their own nodes, as the edge stack did
+	 * (edge-319..323, 386).
+	 */
+	ironicNodeListPolicy?: 'admin' | 'owner-or-lessee';
 }
 
 export const PROJECT_IDS = {
