@@ -66,9 +66,13 @@ interface Running {
 let saved: IDataObject = {};
 
 async function activate(
-	options: { port?: number; reconcileIntervalMinutes?: number } = {},
+	options: {
+		port?: number;
+		reconcileIntervalMinutes?: number;
+		role?: 'admin' | 'lessee';
+	} = {},
 ): Promise<Running> {
-	const { http } = signedInHttp(emulator, 'admin');
+	const { http } = signedInHttp(emulator, options.role ?? 'admin');
 	const fake = createFakeTrigger({
 		parameters: {
 			mode: 'messageBus',
@@ -86,7 +90,7 @@ async function activate(
 				heartbeat: 5,
 				...(options.port ? { port: options.port } : {}),
 			}),
-			esiLeapApi: credentialFor(emulator, 'admin'),
+			esiLeapApi: credentialFor(emulator, options.role ?? 'admin'),
 		},
 	});
 	Object.assign(fake.staticData, structuredClone(saved));
@@ -267,5 +271,29 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 			await drainQueue(bed.channel, copies);
 			await deactivate(running);
 		}
+	});
+
+	it("with a lessee's login only that project's missed events are recovered", async () => {
+		const running = await activate({ role: 'lessee' });
+		try {
+			await quietPeriod();
+			const admin = emulator.users.admin.projectId;
+			const lessee = emulator.users.lessee.projectId;
+			const foreign = emulator.control.seedEvents(2, { lesseeId: admin, ownerId: admin });
+			const own = emulator.control.seedEvents(2, { lesseeId: lessee, ownerId: admin });
+			expect(foreign.lastId).toBeLessThan(own.firstId);
+			await waitFor(() => executed(running).length >= 2, "the lessee's two rows", 15_000);
+			await quietPeriod();
+			expect(executed(running).map((item) => item.event_id)).toEqual([own.firstId, own.lastId]);
+			expect(executed(running).map((item) => item.project_id)).toEqual([lessee, lessee]);
+		} finally {
+			await deactivate(running);
+		}
+	});
+
+	it('a bad Reconcile Every fails the activation, naming the field', async () => {
+		await expect(activate({ reconcileIntervalMinutes: 0 })).rejects.toThrow(
+			/^Reconcile Every \(Minutes\) must be a number of at least 0.01$/,
+		);
 	});
 });
