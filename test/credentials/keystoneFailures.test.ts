@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 
 import { NodeApiError } from 'n8n-workflow';
@@ -19,7 +20,8 @@ import { locator, sessionFor, type Session } from '../nodes/EsiLease/support';
 
 const KEYSTONE_401 =
 	'Keystone login failed (HTTP 401): The request you have made requires authentication.';
-const WRONG_PASSWORD = 'not-the-password-1f0c';
+// Random per run, like the other credential tests' secrets.
+const WRONG_PASSWORD = `wrong-${randomUUID()}`;
 
 let emulator: Emulator;
 const sessions: Session[] = [];
