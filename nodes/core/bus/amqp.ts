@@ -35,6 +35,58 @@ export function describeBroker(settings: BrokerSettings): string {
 	return `${settings.tls ? 'amqps' : 'amqp'}://${settings.host}:${settings.port}/${encodeURIComponent(settings.vhost)}`;
 }
 
+export type BrokerConnectFailure = 'vhost' | 'login' | 'tls' | 'network' | 'other';
+
+/** A failed connection attempt, saying in words what the broker or the network refused. */
+export class BrokerConnectError extends Error {
+	constructor(
+		readonly kind: BrokerConnectFailure,
+		message: string,
+	) {
+		super(message);
+		this.name = 'BrokerConnectError';
+	}
+}
+
+const TLS_TRUST =
+	/certificate|self[- ]signed|unable to (get|verify)|CERT_|altname|DEPTH_ZERO|SSL|TLS|alert/i;
+
+/**
+ * amqplib's texts are protocol traces; the broker's reply text for a refused connection.open
+ * does not even survive them ("Expected ConnectionOpenOk; got <ConnectionClose channel:0>").
+ * RabbitMQ answers connection.open with a close only for the vhost: it does not exist, or the
+ * user has no permissions on it (530 NOT_ALLOWED).
+ */
+export function describeConnectError(error: unknown, settings: BrokerSettings): BrokerConnectError {
+	const text = error instanceof Error ? error.message : String(error);
+	const code = (error as { code?: unknown } | null)?.code;
+	if (/^Expected ConnectionOpenOk; got <ConnectionClose/.test(text)) {
+		return new BrokerConnectError(
+			'vhost',
+			`RabbitMQ refused virtual host "${settings.vhost}": it does not exist, or this user has no permissions on it (530 NOT_ALLOWED)`,
+		);
+	}
+	if (/ACCESS[-_]REFUSED/.test(text) && /Handshake terminated/.test(text)) {
+		return new BrokerConnectError(
+			'login',
+			'RabbitMQ refused the login: wrong user name or password (403 ACCESS_REFUSED)',
+		);
+	}
+	if (settings.tls && (TLS_TRUST.test(text) || /^ERR_(SSL|TLS)/.test(String(code ?? '')))) {
+		return new BrokerConnectError(
+			'tls',
+			`TLS handshake with the broker failed: ${text}. Check Custom CA Certificate (the CA that signed the broker's certificate) and, for mutual TLS, Client Certificate and Client Key`,
+		);
+	}
+	if (
+		typeof code === 'string' &&
+		/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET)$/.test(code)
+	) {
+		return new BrokerConnectError('network', `Cannot reach the broker (${code}): ${text}`);
+	}
+	return new BrokerConnectError('other', text);
+}
+
 function toMessage(message: ConsumeMessage | GetMessage): BrokerMessage {
 	const { properties, fields } = message;
 	return {
@@ -171,7 +223,9 @@ export async function connectAmqp(settings: BrokerSettings): Promise<BrokerConne
 		if (settings.tls.key) socketOptions.key = settings.tls.key;
 		if (settings.tls.passphrase) socketOptions.passphrase = settings.tls.passphrase;
 	}
-	const connection = await amqplib.connect(url, socketOptions);
+	const connection = await amqplib.connect(url, socketOptions).catch((error: unknown) => {
+		throw describeConnectError(error, settings);
+	});
 	connection.on('error', () => undefined);
 	let closed = false;
 	const onClose = onceClosed(connection);
