@@ -269,7 +269,8 @@ export function describeNetworkFailure(cause: unknown): string {
 		current = (current as { cause?: unknown }).cause;
 	}
 	const text = cause instanceof Error ? cause.message : String(cause);
-	return text.replace(/\b(E[A-Z_]{3,})\b/g, (code: string) => NETWORK_CODE_WORDS[code] ?? code);
+	const named = /\b(E[A-Z_]{3,})\b/.exec(text)?.[1];
+	return named && NETWORK_CODE_WORDS[named] ? NETWORK_CODE_WORDS[named] : text;
 }
 
 function requireText(value: string, field: string): string {

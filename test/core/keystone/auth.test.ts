@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+	describeNetworkFailure,
+	KeystoneError,
 	parseTokenResponse,
 	requestToken,
 	tokenRequestBody,
@@ -132,5 +134,71 @@ describe('parseTokenResponse / requestToken', () => {
 			password,
 		).catch((e: unknown) => e);
 		expect(error).toMatchObject({ kind: 'network' });
+	});
+});
+
+describe('Keystone failures', () => {
+	it('bounds the login with a timeout (30 s unless told)', async () => {
+		const cloud = fakeCloud();
+		await requestToken(cloud.transport, KEYSTONE, password);
+		await requestToken(cloud.transport, KEYSTONE, password, { timeoutMs: 1_500 });
+		expect(cloud.requests.map((request) => request.timeoutMs)).toEqual([30_000, 1_500]);
+	});
+
+	it('tells a timeout from an unreachable Keystone, naming the URL', async () => {
+		const timedOut = Object.assign(new Error('timeout of 1500ms exceeded'), {
+			code: 'ECONNABORTED',
+		});
+		const error = (await requestToken(
+			async () => {
+				throw timedOut;
+			},
+			KEYSTONE,
+			password,
+			{ timeoutMs: 1_500 },
+		).catch((e: unknown) => e)) as KeystoneError;
+		expect(error).toBeInstanceOf(KeystoneError);
+		expect(error).toMatchObject({ kind: 'network', headline: 'Keystone did not answer in time' });
+		expect(error.message).toBe(
+			`Keystone did not answer the login at ${KEYSTONE}/v3/auth/tokens within 1.5 s`,
+		);
+	});
+
+	it('headlines a refusal as Keystone refusing the login', () => {
+		try {
+			parseTokenResponse({ status: 401, headers: {}, body: { error: { message: 'No.' } } });
+			expect.unreachable();
+		} catch (error) {
+			expect(error).toMatchObject({
+				kind: 'unauthorized',
+				status: 401,
+				headline: 'Keystone refused the login',
+				message: 'Keystone login failed (HTTP 401): No.',
+			});
+		}
+	});
+
+	it.each([
+		// axios (n8n): the code on the error
+		[Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5000'), { code: 'ECONNREFUSED' })],
+		// undici fetch: "fetch failed" with the code on its cause
+		[
+			new TypeError('fetch failed', {
+				cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+			}),
+		],
+	])('words a network code so n8n cannot swap the text for its own (%#)', (cause) => {
+		expect(describeNetworkFailure(cause)).toBe(
+			'the connection was refused (nothing listens on that port?)',
+		);
+	});
+
+	it('keeps an unknown reason, with any known code in it worded', () => {
+		expect(describeNetworkFailure(new Error('self-signed certificate in certificate chain'))).toBe(
+			'self-signed certificate in certificate chain',
+		);
+		expect(describeNetworkFailure(new Error('getaddrinfo ENOTFOUND keystone.example'))).toBe(
+			'the host name was not found',
+		);
 	});
 });
