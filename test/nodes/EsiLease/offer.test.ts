@@ -235,6 +235,28 @@ describe('offer: claim', () => {
 		expect(claimRequest.url).toBe(`${env.emulator.leaseUrl}/v1/offers/${offer.uuid}/claim`);
 	});
 
+	// Issue 11: n8n dropped the empty body and ESI answered 400 Missing argument "new_lease".
+	it('claims with no Additional Fields: sends {} and gets ESI’s defaults (start now, 7 days)', async () => {
+		const offer = await createOffer('offer-claim-defaults');
+		const before = Date.now();
+		const [item] = await env.lessee.run({
+			resource: 'offer',
+			operation: 'claim',
+			offerId: locator('id', offer.uuid),
+		});
+		const sent = env.lessee.esiRequests().at(-1)!;
+		expect(sent.method).toBe('POST');
+		expect(sent.body).toEqual({});
+		expect(sent.headers['content-type']).toBe('application/json');
+		expect(item.json).toMatchObject({ offer_uuid: offer.uuid, status: 'created' });
+		const start = Date.parse(item.json.start_time as string);
+		const end = Date.parse(item.json.end_time as string);
+		expect(start).toBeGreaterThanOrEqual(before - 1000);
+		expect(start).toBeLessThanOrEqual(Date.now() + 1000);
+		// edge-016/053: start + 7 days, unless the offer ends earlier (this one is open-ended).
+		expect(end - start).toBe(7 * 86_400_000);
+	});
+
 	it('claims by UUID with a time window', async () => {
 		const offer = await createOffer('offer-claim-2');
 		const start = daysFromNow(1);
