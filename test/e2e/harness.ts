@@ -439,12 +439,19 @@ export class N8nInstance {
 				body: JSON.stringify(body),
 			});
 		const credentials = { emailOrLdapLoginId: this.owner.email, password: this.owner.password };
-		let login = await post('/rest/login', credentials);
-		// n8n 1.x reports ready before its REST routes are mounted (404 until then).
-		for (let tries = 0; login.status === 404 && tries < 100; tries++) {
+		// n8n 1.x reports ready before its REST routes are mounted (404 until then) and, on a
+		// loaded machine, before its migrations are done (503 "Database is not ready!", or a
+		// reset connection): retry those for up to a minute.
+		const tryLogin = () => post('/rest/login', credentials).catch((error: Error) => error);
+		const starting = (answer: Response | Error) =>
+			answer instanceof Error || answer.status === 404 || answer.status === 503;
+		let answer = await tryLogin();
+		for (let tries = 0; starting(answer) && tries < 300; tries++) {
 			await new Promise((resolve) => setTimeout(resolve, 200));
-			login = await post('/rest/login', credentials);
+			answer = await tryLogin();
 		}
+		if (answer instanceof Error) throw answer;
+		let login = answer;
 		// n8n 1.x has no env-managed owner: set it up as the editor's first visit does.
 		if (login.status === 401) {
 			login = await post('/rest/owner/setup', {

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // End-to-end tests against a real n8n: `npm run test:e2e`. Kept out of `npm test` (see the root
@@ -7,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 // CommonJS and prints a configLoader warning on every run.
 export default defineConfig({
 	test: {
-		root: fileURLToPath(new URL('../..', import.meta.url)),
+		// root: the working directory, the repository's for `npm run` (no import.meta or
+		// __dirname here: the one fails the CommonJS type-check, the other Vite's native loader).
 		include: ['test/e2e/**/*.e2e.test.ts'],
 		globalSetup: ['test/e2e/global-setup.ts'],
 		// One n8n at a time: the machines have 2 cores.
