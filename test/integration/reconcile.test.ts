@@ -12,6 +12,7 @@ import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { RECONCILE_LEDGER_KEY } from '../../nodes/EsiLeapTrigger/modes/reconciliation';
 import { startEmulator, type Emulator } from '../emulator';
+import { addSeconds, now, restFormat } from '../emulator/clock';
 import {
 	busCredentialData,
 	closeOsloTestBed,
@@ -295,5 +296,67 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 		await expect(activate({ reconcileIntervalMinutes: 0 })).rejects.toThrow(
 			/^Reconcile Every \(Minutes\) must be a number of at least 0.01$/,
 		);
+	});
+
+	it('a stuck lease repeating fulfill.start + fulfill.error, some notifications lost: each row runs once', async () => {
+		const running = await activate();
+		const node = emulator.control.addDummyNode();
+		const call = async (role: 'owner' | 'lessee', path: string, body: unknown) => {
+			const response = await fetch(`${emulator.leaseUrl}${path}`, {
+				method: 'POST',
+				headers: { 'X-Auth-Token': emulator.tokenFor(role), 'Content-Type': 'application/json' },
+				body: JSON.stringify(body),
+			});
+			if (response.status !== 201) {
+				throw new Error(`${path}: ${response.status} ${await response.text()}`);
+			}
+			return (await response.json()) as { uuid: string };
+		};
+		try {
+			const offer = await call('owner', '/v1/offers', {
+				resource_type: 'dummy_node',
+				resource_uuid: node,
+				start_time: restFormat(now()),
+				end_time: restFormat(addSeconds(now(), 86_400)),
+			});
+			// Broken after the offer (which checks the node) and before the manager fulfils it.
+			emulator.control.breakNode(node);
+			const lease = await call('lessee', `/v1/offers/${offer.uuid}/claim`, {
+				end_time: restFormat(addSeconds(now(), 3_600)),
+			});
+			const rowsOf = (type: string) =>
+				emulator.db.events.filter(
+					(row) => row.objectUuid === lease.uuid && row.eventType === `esi_leap.lease.${type}`,
+				);
+			// The manager retries every pass (50 ms): errors on the bus, then some routed nowhere.
+			await waitFor(() => rowsOf('fulfill.error').length >= 3, 'three fulfill.error rows');
+			for (const key of KEYS) await bed.channel.unbindQueue(bed.queue, bed.exchange, key);
+			const unboundFrom = rowsOf('fulfill.error').length;
+			await waitFor(
+				() => rowsOf('fulfill.error').length >= unboundFrom + 3,
+				'three more while unbound',
+			);
+			for (const key of KEYS) await bed.channel.bindQueue(bed.queue, bed.exchange, key);
+			const reboundFrom = rowsOf('fulfill.error').length;
+			await waitFor(() => rowsOf('fulfill.error').length >= reboundFrom + 2, 'two more, bound');
+			emulator.control.fixNode(node);
+			await waitFor(() => rowsOf('fulfill.end').length === 1, 'the fulfilment');
+			const expected = rowsOf('fulfill.error').length + rowsOf('fulfill.start').length + 1;
+			const ofLease = () => executed(running).filter((item) => item.lease_uuid === lease.uuid);
+			await waitFor(() => ofLease().length >= expected, `${expected} executions`, 15_000);
+			await quietPeriod();
+			const count = (type: string, source?: string) =>
+				ofLease().filter((item) => item.event === type && (!source || item.source === source))
+					.length;
+			expect(count('fulfill.error')).toBe(rowsOf('fulfill.error').length);
+			expect(count('fulfill.start')).toBe(rowsOf('fulfill.start').length);
+			expect(count('fulfill.end')).toBe(1);
+			// Both channels took part: the unbound stretch came from the history.
+			expect(count('fulfill.error', 'history')).toBeGreaterThanOrEqual(3);
+			expect(count('fulfill.error', 'bus')).toBeGreaterThanOrEqual(5);
+		} finally {
+			await drainQueue(bed.channel, copies);
+			await deactivate(running);
+		}
 	});
 });
