@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as amqplib from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
 import { createNotifier } from '../emulator/notifier';
 import type { Notifier } from '../emulator/notifier';
-import { BusTriggers } from '../helpers/busTestBed';
+import { BusTriggers, busCredentialData } from '../helpers/busTestBed';
 import { loadAmqpCaptures, withMessageId } from '../helpers/fixtures';
 import { startOwnRabbit } from '../helpers/ownRabbit';
 import type { OwnRabbit } from '../helpers/ownRabbit';
@@ -184,7 +186,9 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		expect(from).toBeGreaterThanOrEqual(stoppedAt - 1_000);
 		expect(to).toBeGreaterThanOrEqual(brokerBackAt - 1_000);
 		expect(to).toBeLessThanOrEqual(reboundAt + 100);
-		expect(failure.description).toMatch(/Turn on reconciliation \(an ESI Leap API credential/);
+		expect(failure.description).toMatch(
+			/Turn on reconciliation \(Reconcile With Event History, with an ESI Leap API credential/,
+		);
 		expect(
 			fake.logs.some(
 				(line) =>
@@ -264,5 +268,70 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		expect((fake.failedExecutions[0] as Error & { description: string }).description).toContain(
 			`exchange "${exchange}" was gone`,
 		);
+	}, 90_000);
+
+	it("with only the README's permission recipe: retries wait in their queue, a restart re-declares openstack, deactivation removes the marker", async () => {
+		// The recipe exactly as README.md prints it (Message Bus credential, RabbitMQ permissions).
+		const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+		const recipe =
+			/rabbitmqctl set_permissions -p \/ n8n \\\n\s*'([^']+)' \\\n\s*'([^']+)' \\\n\s*'([^']+)'/.exec(
+				readme,
+			);
+		expect(recipe, 'the permission recipe in README.md').not.toBeNull();
+		const password = 'recipe-test-password';
+		await rabbit.ctl('add_user', 'n8n', password).catch(() => undefined);
+		await rabbit.ctl('set_permissions', '-p', '/', 'n8n', recipe![1], recipe![2], recipe![3]);
+
+		const exchange = 'openstack';
+		const queue = uniqueName('n8n-esi-leap.recipe');
+		const notifier = createNotifier({
+			amqpUrl: rabbit.url,
+			exchange,
+			declareQueues: true,
+			log: () => undefined,
+		});
+		notifiers.push(notifier);
+		await notifier.connected();
+		const id = randomUUID();
+		let runs = 0;
+		const fake = await triggers.activate(
+			{ exchange, queue },
+			{ events: [...SHORT_EVENT_TYPES], options: { maxRetries: 1, retryDelays: '0.5' } },
+			{
+				credentials: {
+					esiLeapMessageBusApi: busCredentialData({
+						port: rabbit.port,
+						username: 'n8n',
+						password,
+						heartbeat: 5,
+					}),
+				},
+				execute: (json) => (json.message_id === id && ++runs === 1 ? 'fail' : 'succeed'),
+			},
+			rabbit.port,
+		);
+		expect(
+			await notifier.publish(
+				captures[0].amqp.routing_key,
+				withMessageId(captures[0], id).toString('utf8'),
+			),
+		).toBe(true);
+		await waitFor(() => runs === 2, 'the retry after its delay', 10_000);
+		expect(fake.logs.filter((line) => line.level === 'error')).toEqual([]);
+		await notifier.close();
+
+		const reconnected = watchLog(fake, 'Reconnected to the message bus');
+		await rabbit.stopApp();
+		await rabbit.startApp();
+		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
+		reconnected.stop();
+		const exchanges = await rabbit.ctl('list_exchanges', 'name', 'type', 'durable', 'auto_delete');
+		expect(exchanges.split('\n')).toContain('openstack\ttopic\tfalse\tfalse');
+		expect(fake.failedExecutions).toHaveLength(1);
+
+		await triggers.deactivate(fake);
+		const after = await rabbit.ctl('list_exchanges', 'name');
+		expect(after.split('\n')).not.toContain(`${queue}.alive`);
+		expect(fake.allText()).not.toContain(password);
 	}, 90_000);
 });

@@ -23,6 +23,6 @@ export function reconnectNotice(
 	const message = `ESI Leap notifications published between ${from} and ${to} may be lost`;
 	const description = context.reconciliation
 		? `After the reconnect the ${cause}. Reconciliation with ESI Leap's event history runs now and emits the missed events.`
-		: `After the reconnect the ${cause}. Turn on reconciliation (an ESI Leap API credential on this trigger) to recover missed events from ESI Leap's event history.`;
+		: `After the reconnect the ${cause}. Turn on reconciliation (Reconcile With Event History, with an ESI Leap API credential on this trigger) to recover missed events from ESI Leap's event history.`;
 	return { message, description, recoveredByReconciliation: context.reconciliation };
 }
