@@ -130,7 +130,7 @@ const options: INodeProperties[] = [
 		default: false,
 		displayOptions: showOptionForBus,
 		description:
-			'Whether to create the exchange exactly as oslo.messaging does (topic, not durable, not auto-delete) instead of only checking that it exists',
+			'Whether to create the exchange exactly as oslo.messaging does (topic, not durable, not auto-delete) on activation instead of only checking that it exists. After a lost connection a missing exchange is always declared this way, so the queue is bound again before ESI Leap publishes.',
 	},
 	{
 		displayName: 'Dead-Letter Queue',
