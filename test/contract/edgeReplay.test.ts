@@ -427,6 +427,19 @@ function differences(capture: EdgeCapture, reply: Reply): string[] {
 		if (JSON.stringify(Object.keys(actual)) !== JSON.stringify([key]))
 			return [...found, `list keys ${Object.keys(actual).join(',')} ≠ ${key}`];
 		const capturedItems = captured[key] as Array<Record<string, unknown>>;
+		if (key !== 'events') {
+			// Every object the emulator lists, the real ESI listed too (it may list more: other
+			// traffic on the captured instance), with the same status.
+			for (const item of actual[key] as Array<Record<string, unknown>>) {
+				const same = capturedItems.find((other) => other.uuid === item.uuid);
+				if (!same)
+					found.push(`${key}: ${String(item.uuid)} (${String(item.name)}) not in the capture`);
+				else if (same.status !== item.status)
+					found.push(
+						`${key}: ${String(item.uuid)} status ${String(item.status)} ≠ ${String(same.status)}`,
+					);
+			}
+		}
 		for (const item of actual[key] as Array<Record<string, unknown>>) {
 			// Optional keys (a node's lease_uuid, offer_uuid) depend on the item: compare like with like.
 			const shape = capturedItems.find((other) => other.uuid === item.uuid) ?? capturedItems[0];
