@@ -71,6 +71,7 @@ async function activate(
 		port?: number;
 		reconcileIntervalMinutes?: number;
 		role?: 'admin' | 'lessee';
+		reconcile?: boolean;
 	} = {},
 ): Promise<Running> {
 	const { http } = signedInHttp(emulator, options.role ?? 'admin');
@@ -78,7 +79,7 @@ async function activate(
 		parameters: {
 			mode: 'messageBus',
 			queueName: bed.queue,
-			reconcileWithHistory: true,
+			reconcileWithHistory: options.reconcile ?? true,
 			events: [...SHORT_EVENT_TYPES],
 			options: {
 				exchange: bed.exchange,
@@ -357,6 +358,25 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 		} finally {
 			await drainQueue(bed.channel, copies);
 			await deactivate(running);
+		}
+	});
+
+	it('switched off, the bus runs alone; switched on again it starts afresh, replaying nothing', async () => {
+		const off = await activate({ reconcile: false });
+		try {
+			expect(Object.keys(off.fake.staticData)).toEqual([]);
+			await emulator.control.runLifecycle({ ending: 'delete' });
+			await waitFor(() => executed(off).length >= 4, 'the lifecycle from the bus');
+		} finally {
+			await deactivate(off);
+		}
+		const on = await activate();
+		try {
+			await quietPeriod();
+			expect(executed(on)).toEqual([]);
+		} finally {
+			await drainQueue(bed.channel, copies);
+			await deactivate(on);
 		}
 	});
 });

@@ -65,7 +65,15 @@ export async function startReconciliation(
 	logger: HistoryLogger,
 	emitKey: (event: EsiLeapEvent) => string | undefined,
 ): Promise<Reconciliation | undefined> {
-	if (context.getMode() === 'manual' || !reconcileEnabled(context)) return undefined;
+	if (context.getMode() === 'manual') return undefined;
+	if (!reconcileEnabled(context)) {
+		// The bus runs events unrecorded while this is off: a later switch-on must start afresh
+		// from then, not replay from an old cursor what the bus already ran.
+		const staticData = context.getWorkflowStaticData('node');
+		delete staticData[RECONCILE_CURSOR_KEY];
+		delete staticData[RECONCILE_LEDGER_KEY];
+		return undefined;
+	}
 	const intervalMs =
 		requireNumber(
 			context,
