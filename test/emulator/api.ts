@@ -1329,12 +1329,56 @@ export async function handleEsi(
 		return method === 'GET' ? json(200, versionDocument(host)) : notAllowed(request);
 	if (!request.token) return middlewareUnauthorized(config.keystoneRoot);
 	const caller = callerFrom(request.token, `req-${randomUUID()}`);
+	let reply: Reply;
 	try {
-		return await route(db, engine, config, caller, request, host);
+		reply = await route(db, engine, config, caller, request, host);
 	} catch (error) {
-		if (error instanceof HttpFault) return error.reply;
-		return fault(500, (error as Error).message);
+		reply = error instanceof HttpFault ? error.reply : fault(500, (error as Error).message);
 	}
+	return negotiated(request, reply);
+}
+
+const xmlEscape = (text: string) =>
+	text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * WSME's content negotiation of a JSON answer: `Accept: application/xml` gets its XML for a
+ * fault (edge-355) and an empty list (edge-354); `Accept: text/html` alone gets webob's 406
+ * (edge-356). Other XML answers (objects, non-empty lists) are not modelled: they stay JSON.
+ */
+function negotiated(request: ApiRequest, reply: Reply): Reply {
+	const accept = String(request.headers.accept ?? '');
+	const isJson = (reply.headers?.['Content-Type'] ?? 'application/json') === 'application/json';
+	if (!isJson || accept === '' || /json|\*\/\*/.test(accept)) return reply;
+	if (/^text\/html$/.test(accept.trim())) {
+		return {
+			status: 406,
+			headers: { 'Content-Type': 'text/html; charset=UTF-8' },
+			body:
+				'<html>\n <head>\n  <title>406 Not Acceptable</title>\n </head>\n <body>\n  <h1>406 Not Acceptable</h1>\n' +
+				'  The resource could not be generated that was acceptable to your browser\n(content of type text/html. <br /><br />\n\n </body>\n</html>',
+		};
+	}
+	if (!/application\/xml|text\/xml/.test(accept)) return reply;
+	const value = JSON.parse(reply.body) as Record<string, unknown> | null;
+	const xmlReply = (body: string): Reply => ({
+		status: reply.status,
+		headers: { ...reply.headers, 'Content-Type': 'application/xml; charset=UTF-8' },
+		body,
+	});
+	if (value && typeof value.faultstring === 'string') {
+		return xmlReply(
+			`<error><faultcode>${String(value.faultcode)}</faultcode><faultstring>${xmlEscape(value.faultstring)}</faultstring><debuginfo /></error>`,
+		);
+	}
+	const keys = value ? Object.keys(value) : [];
+	if (
+		keys.length === 1 &&
+		Array.isArray(value?.[keys[0]]) &&
+		(value[keys[0]] as unknown[]).length === 0
+	)
+		return xmlReply(`<result><${keys[0]} /></result>`);
+	return reply;
 }
 
 async function route(
