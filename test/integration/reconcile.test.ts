@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
+import type { LedgerState } from '../../nodes/core/bus/reconcile';
 import { RECONCILE_LEDGER_KEY } from '../../nodes/EsiLeapTrigger/modes/reconciliation';
 import { startEmulator, type Emulator } from '../emulator';
 import { addSeconds, now, restFormat } from '../emulator/clock';
@@ -72,6 +73,7 @@ async function activate(
 		reconcileIntervalMinutes?: number;
 		role?: 'admin' | 'lessee';
 		reconcile?: boolean;
+		parameters?: IDataObject;
 	} = {},
 ): Promise<Running> {
 	const { http } = signedInHttp(emulator, options.role ?? 'admin');
@@ -81,6 +83,7 @@ async function activate(
 			queueName: bed.queue,
 			reconcileWithHistory: options.reconcile ?? true,
 			events: [...SHORT_EVENT_TYPES],
+			...options.parameters,
 			options: {
 				exchange: bed.exchange,
 				reconcileIntervalMinutes: options.reconcileIntervalMinutes ?? 0.01,
@@ -121,6 +124,31 @@ const executed = (running: Running) =>
 	running.fake.emissions
 		.filter((emission) => emission.fate === 'executed')
 		.map((emission) => emission.json);
+
+/** Owner offers the dummy node, lessee claims it for an hour (the manager then fulfils it). */
+async function offerAndClaim(node: string, beforeClaim = () => undefined as void) {
+	const call = async (role: 'owner' | 'lessee', path: string, body: unknown) => {
+		const response = await fetch(`${emulator.leaseUrl}${path}`, {
+			method: 'POST',
+			headers: { 'X-Auth-Token': emulator.tokenFor(role), 'Content-Type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		if (response.status !== 201) {
+			throw new Error(`${path}: ${response.status} ${await response.text()}`);
+		}
+		return (await response.json()) as { uuid: string };
+	};
+	const offer = await call('owner', '/v1/offers', {
+		resource_type: 'dummy_node',
+		resource_uuid: node,
+		start_time: restFormat(now()),
+		end_time: restFormat(addSeconds(now(), 86_400)),
+	});
+	beforeClaim();
+	return await call('lessee', `/v1/offers/${offer.uuid}/claim`, {
+		end_time: restFormat(addSeconds(now(), 3_600)),
+	});
+}
 
 /** Long enough for several reconcile passes and the 0.5 s wait for the bus. */
 const quietPeriod = () => new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -302,29 +330,9 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 	it('a stuck lease repeating fulfill.start + fulfill.error, some notifications lost: each row runs once', async () => {
 		const running = await activate();
 		const node = emulator.control.addDummyNode();
-		const call = async (role: 'owner' | 'lessee', path: string, body: unknown) => {
-			const response = await fetch(`${emulator.leaseUrl}${path}`, {
-				method: 'POST',
-				headers: { 'X-Auth-Token': emulator.tokenFor(role), 'Content-Type': 'application/json' },
-				body: JSON.stringify(body),
-			});
-			if (response.status !== 201) {
-				throw new Error(`${path}: ${response.status} ${await response.text()}`);
-			}
-			return (await response.json()) as { uuid: string };
-		};
 		try {
-			const offer = await call('owner', '/v1/offers', {
-				resource_type: 'dummy_node',
-				resource_uuid: node,
-				start_time: restFormat(now()),
-				end_time: restFormat(addSeconds(now(), 86_400)),
-			});
 			// Broken after the offer (which checks the node) and before the manager fulfils it.
-			emulator.control.breakNode(node);
-			const lease = await call('lessee', `/v1/offers/${offer.uuid}/claim`, {
-				end_time: restFormat(addSeconds(now(), 3_600)),
-			});
+			const lease = await offerAndClaim(node, () => emulator.control.breakNode(node));
 			const rowsOf = (type: string) =>
 				emulator.db.events.filter(
 					(row) => row.objectUuid === lease.uuid && row.eventType === `esi_leap.lease.${type}`,
@@ -377,6 +385,36 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 		} finally {
 			await drainQueue(bed.channel, copies);
 			await deactivate(on);
+		}
+	});
+
+	it('a bus message the payload filters reject decides its event too: the history does not run it', async () => {
+		// The bus snapshot of fulfill.* says "created"; the lease the history fetches is "active".
+		const running = await activate({
+			parameters: {
+				events: ['fulfill.start', 'fulfill.end'],
+				payloadFilters: { filter: [{ path: 'lease.status', operator: 'equals', value: 'active' }] },
+			},
+		});
+		try {
+			await quietPeriod();
+			const lease = await offerAndClaim(emulator.control.addDummyNode());
+			await waitFor(
+				() =>
+					emulator.db.events.filter(
+						(row) =>
+							row.objectUuid === lease.uuid && row.eventType === 'esi_leap.lease.fulfill.end',
+					).length === 1,
+				'the fulfilment',
+			);
+			await quietPeriod();
+			expect(executed(running)).toEqual([]);
+			const ledger = running.fake.staticData[RECONCILE_LEDGER_KEY] as LedgerState;
+			expect(ledger.pending).toEqual([]);
+			expect(ledger.history).toEqual([]);
+		} finally {
+			await drainQueue(bed.channel, copies);
+			await deactivate(running);
 		}
 	});
 });
