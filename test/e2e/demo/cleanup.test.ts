@@ -12,7 +12,18 @@ import { cleanDemoBroker, type DemoBrokerNames } from './cleanup';
 
 /** What a demo run leaves, named independently of demoQueues() so a name it forgets shows. */
 function leftovers(names: DemoBrokerNames): string[] {
-	return [names.queue, `${names.queue}.dead`, `${names.topic}.info`, `${names.topic}.error`];
+	return [
+		names.queue,
+		`${names.queue}.dead`,
+		...retryQueues(names),
+		`${names.topic}.info`,
+		`${names.topic}.error`,
+	];
+}
+
+/** The trigger's defaults: retries after 10 s, 1 min and 5 min, each waiting in its own queue. */
+function retryQueues(names: DemoBrokerNames): string[] {
+	return ['10s', '60s', '300s'].map((delay) => `${names.queue}.retry.${delay}`);
 }
 
 /** Unique stand-ins for `openstack`, `n8n-esi-leap-demo` and oslo's notification topic. */
@@ -50,6 +61,8 @@ async function leaveDemoState(
 	await channel.assertQueue(names.queue, { durable: true });
 	await channel.bindQueue(names.queue, names.exchange, `${names.topic}.info`);
 	await channel.assertQueue(`${names.queue}.dead`, { durable: true });
+	for (const queue of retryQueues(names)) await channel.assertQueue(queue, { durable: true });
+	await declareOsloExchange(channel, `${names.queue}.alive`);
 	for (const priority of ['info', 'error']) {
 		const queue = `${names.topic}.${priority}`;
 		await channel.assertQueue(queue, { durable: false, autoDelete: false });
@@ -69,10 +82,14 @@ describe('npm run demo:clean / Ctrl-C cleanup on the real broker', () => {
 			await cleanup(connection, { queues, exchanges });
 	});
 
-	it('deletes the trigger queue, its dead-letter queue, the oslo queues and then the exchange', async () => {
+	it('deletes the trigger queue, its dead-letter and retry queues, its restart marker, the oslo queues and then the exchange', async () => {
 		const names = uniqueDemoNames();
 		const { connection, channel } = await openTestBroker();
-		opened.push({ connection, queues: leftovers(names), exchanges: [names.exchange] });
+		opened.push({
+			connection,
+			queues: leftovers(names),
+			exchanges: [names.exchange, `${names.queue}.alive`],
+		});
 		await leaveDemoState(channel, names);
 
 		const report = await cleanDemoBroker(AMQP_URL, names);
@@ -80,10 +97,13 @@ describe('npm run demo:clean / Ctrl-C cleanup on the real broker', () => {
 		expect(report.queues).toEqual([
 			{ name: names.queue, messages: 4 },
 			{ name: `${names.queue}.dead`, messages: 0 },
+			...retryQueues(names).map((name) => ({ name, messages: 0 })),
 			{ name: `${names.topic}.info`, messages: 4 },
 			{ name: `${names.topic}.error`, messages: 0 },
 		]);
+		expect(report.markerDeleted).toBe(true);
 		expect(report.exchangeDeleted).toBe(true);
+		expect(await exists(connection, 'exchange', `${names.queue}.alive`)).toBe(false);
 		for (const queue of leftovers(names))
 			expect(await exists(connection, 'queue', queue)).toBe(false);
 		expect(await exists(connection, 'exchange', names.exchange)).toBe(false);
@@ -96,7 +116,7 @@ describe('npm run demo:clean / Ctrl-C cleanup on the real broker', () => {
 		opened.push({
 			connection,
 			queues: [...leftovers(names), foreign],
-			exchanges: [names.exchange],
+			exchanges: [names.exchange, `${names.queue}.alive`],
 		});
 		await leaveDemoState(channel, names);
 		await channel.assertQueue(foreign, { durable: false });
@@ -114,7 +134,7 @@ describe('npm run demo:clean / Ctrl-C cleanup on the real broker', () => {
 
 	it('reports nothing to do when the demo left nothing', async () => {
 		const report = await cleanDemoBroker(AMQP_URL, uniqueDemoNames());
-		expect(report).toEqual({ queues: [], exchangeDeleted: false });
+		expect(report).toEqual({ queues: [], markerDeleted: false, exchangeDeleted: false });
 	});
 
 	it('fails saying how to start RabbitMQ when it is unreachable', async () => {

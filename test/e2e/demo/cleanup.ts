@@ -1,18 +1,17 @@
 /**
- * What the demo leaves in RabbitMQ, removed: the trigger's durable queue and its dead-letter
- * queue, the `esi_leap_versioned_notifications.<priority>` queues the emulator declares as oslo
- * does (nothing reads them, so they only grow: 4 messages per lifecycle), then the exchange, but
- * only if nothing else is bound to it any more (RabbitMQ's if-unused), so a queue someone else
- * bound there survives. Run on Ctrl-C by `npm start`, and by `npm run demo:clean` (which also
- * deletes the demo's n8n folder) after a demo that was killed.
+ * What the demo leaves in RabbitMQ, removed: everything the message-bus trigger declares for its
+ * own queue (the queue, its dead-letter queue, one retry queue per default retry delay and the
+ * restart-marker exchange, as planTopology names them), the `esi_leap_versioned_notifications.
+ * <priority>` queues the emulator declares as oslo does (nothing reads them, so they only grow:
+ * 4 messages per lifecycle), then the exchange, but only if nothing else is bound to it any more
+ * (RabbitMQ's if-unused), so a queue someone else bound there survives. Run on Ctrl-C by
+ * `npm start`, and by `npm run demo:clean` (which also deletes the demo's n8n folder) after a
+ * demo that was killed.
  */
 import fs from 'node:fs';
 import amqp from 'amqplib';
-import {
-	defaultDeadLetterQueueName,
-	PRIORITIES,
-	routingKey,
-} from '../../../nodes/core/bus/topology';
+import { DEFAULT_RETRY_DELAYS_MS } from '../../../nodes/core/bus/ackPolicy';
+import { planTopology, PRIORITIES, routingKey } from '../../../nodes/core/bus/topology';
 import { NOTIFICATION_TOPIC } from '../../emulator/notifier';
 
 export interface DemoBrokerNames {
@@ -26,15 +25,31 @@ export interface DemoBrokerNames {
 export interface CleanupReport {
 	/** Queues deleted, with the messages they still held. */
 	queues: Array<{ name: string; messages: number }>;
+	/** The trigger's restart marker, when there was one. */
+	markerDeleted: boolean;
 	exchangeDeleted: boolean;
 	/** Why the exchange stayed, when it did. */
 	exchangeKept?: string;
 }
 
+/** What the demo's trigger (an own queue, default options) declares, named by planTopology. */
+function triggerTopology(names: DemoBrokerNames) {
+	return planTopology({
+		exchange: names.exchange,
+		topic: names.topic,
+		priorities: PRIORITIES,
+		queue: { kind: 'own', name: names.queue },
+		exchangeMode: 'declare',
+		retryDelaysMs: DEFAULT_RETRY_DELAYS_MS,
+	});
+}
+
 export function demoQueues(names: DemoBrokerNames): string[] {
+	const topology = triggerTopology(names);
 	return [
 		names.queue,
-		defaultDeadLetterQueueName(names.queue),
+		...(topology.deadLetterQueue === null ? [] : [topology.deadLetterQueue]),
+		...topology.retryQueues.map((retry) => retry.name),
 		...PRIORITIES.map((priority) => routingKey(names.topic, priority)),
 	];
 }
@@ -69,13 +84,22 @@ export async function cleanDemoBroker(
 		);
 	});
 	connection.on('error', () => undefined);
-	const report: CleanupReport = { queues: [], exchangeDeleted: false };
+	const report: CleanupReport = { queues: [], markerDeleted: false, exchangeDeleted: false };
 	try {
 		for (const queue of demoQueues(names)) {
 			if (!(await onFreshChannel(connection, (channel) => channel.checkQueue(queue))).ok) continue;
 			const deleted = await onFreshChannel(connection, (channel) => channel.deleteQueue(queue));
 			if (!deleted.ok) throw deleted.error;
 			report.queues.push({ name: queue, messages: deleted.value.messageCount });
+		}
+		const marker = triggerTopology(names).restartMarker;
+		if (
+			marker !== null &&
+			(await onFreshChannel(connection, (channel) => channel.checkExchange(marker))).ok
+		) {
+			const deleted = await onFreshChannel(connection, (channel) => channel.deleteExchange(marker));
+			if (!deleted.ok) throw deleted.error;
+			report.markerDeleted = true;
 		}
 		const exchange = names.exchange;
 		if (!(await onFreshChannel(connection, (channel) => channel.checkExchange(exchange))).ok)
@@ -91,10 +115,13 @@ export async function cleanDemoBroker(
 	}
 }
 
-export function describeCleanup(report: CleanupReport, exchange: string): string[] {
+export function describeCleanup(report: CleanupReport, names: DemoBrokerNames): string[] {
+	const { exchange } = names;
 	const lines = report.queues.map(
 		(queue) => `deleted queue ${queue.name} (${queue.messages} messages in it)`,
 	);
+	if (report.markerDeleted)
+		lines.push(`deleted the trigger's restart marker ${triggerTopology(names).restartMarker}`);
 	if (report.exchangeDeleted) lines.push(`deleted exchange ${exchange}`);
 	if (report.exchangeKept) lines.push(`kept exchange ${exchange}: ${report.exchangeKept}`);
 	if (lines.length === 0) lines.push('nothing of the demo left in RabbitMQ');
@@ -108,12 +135,9 @@ if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.m
 		const { DEMO_EXCHANGE, DEMO_QUEUE, demoOptionsFromEnv } = await import('./demo');
 		const say = (line: string) => process.stdout.write(`${line}\n`);
 		const options = demoOptionsFromEnv(say);
-		const report = await cleanDemoBroker(options.amqpUrl, {
-			exchange: DEMO_EXCHANGE,
-			queue: DEMO_QUEUE,
-			topic: NOTIFICATION_TOPIC,
-		});
-		for (const line of describeCleanup(report, DEMO_EXCHANGE)) say(line);
+		const names = { exchange: DEMO_EXCHANGE, queue: DEMO_QUEUE, topic: NOTIFICATION_TOPIC };
+		const report = await cleanDemoBroker(options.amqpUrl, names);
+		for (const line of describeCleanup(report, names)) say(line);
 		if (fs.existsSync(options.folder)) {
 			fs.rmSync(options.folder, { recursive: true, force: true });
 			say(`deleted the demo's n8n folder ${options.folder}`);

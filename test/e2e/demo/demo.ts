@@ -186,12 +186,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
 		await stopChild(emulator);
 		fs.rmSync(work, { recursive: true, force: true });
 		// After both: n8n's consumer and the emulator's publisher would re-declare what goes.
-		const report = await cleanDemoBroker(options.amqpUrl, {
-			exchange: DEMO_EXCHANGE,
-			queue: DEMO_QUEUE,
-			topic: NOTIFICATION_TOPIC,
-		});
-		for (const line of describeCleanup(report, DEMO_EXCHANGE)) log(`[RabbitMQ] ${line}`);
+		const names = { exchange: DEMO_EXCHANGE, queue: DEMO_QUEUE, topic: NOTIFICATION_TOPIC };
+		const report = await cleanDemoBroker(options.amqpUrl, names);
+		for (const line of describeCleanup(report, names)) log(`[RabbitMQ] ${line}`);
 	};
 	const stopAndFail = async (error: unknown): Promise<never> => {
 		await stop();
