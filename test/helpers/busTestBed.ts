@@ -36,9 +36,7 @@ export async function openOsloTestBed(prefixes: {
  * start it) there is nothing to delete and no second error to add.
  */
 export async function closeOsloTestBed(
-	bed: Omit<Pick<OsloTestBed, 'connection' | 'exchange' | 'queue'>, 'connection'> & {
-		connection: OsloTestBed['connection'] | undefined;
-	},
+	bed: Pick<OsloTestBed, 'exchange' | 'queue'> & { connection: ChannelModel | undefined },
 	extraQueues: string[] = [],
 ): Promise<void> {
 	if (bed.connection === undefined) return;
