@@ -14,6 +14,8 @@ import {
 	messageCount,
 	startEsiLeapScenario,
 	stopEsiLeapScenario,
+	successfulPolls,
+	waitUntil,
 } from './scenarios';
 
 const SLOW_STEP_MS = 3000;
@@ -156,26 +158,34 @@ describe('ESI Leap nodes in n8n queue mode (main + worker)', () => {
 		await n8n.deactivateWorkflow(id);
 	});
 
-	it('history trigger: polls on the main only, one execution per lifecycle event', async () => {
+	it('history trigger: polls on the main only, one execution per lifecycle event, run by the worker', async () => {
 		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
 		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history in queue mode', trigger));
-		const polls = () =>
-			emulator.control.requestLog.filter((r) => r.path.startsWith('/v1/events')).length;
-		const before = polls();
+		const before = successfulPolls(emulator);
 		await n8n.activateWorkflow(id);
-		while (polls() === before) await new Promise((resolve) => setTimeout(resolve, 100));
+		await waitUntil(
+			() => successfulPolls(emulator) > before,
+			`the first poll (log ${n8n.logFile})`,
+		);
 
 		const { leaseUuid } = await emulator.control.runLifecycle({ ending: 'delete' });
+		// Settled: two more polls after both executions found nothing else to emit.
 		const executions = await expectOneExecutionPerLifecycleEvent(
 			n8n,
 			id,
 			trigger.name,
 			leaseUuid,
-			4000,
+			async () => {
+				const target = successfulPolls(emulator) + 2;
+				await waitUntil(() => successfulPolls(emulator) >= target, 'two more polls');
+			},
 		);
 		const workerLog = n8n.log('worker');
 		for (const execution of executions)
 			expect(workerLog).toContain(`Worker finished execution ${execution.id} `);
+		// The poller is the trigger's: the process that logged its first poll is the main.
+		expect(n8n.log('main')).toContain('Event history cursor created');
+		expect(workerLog).not.toContain('Event history cursor created');
 		await n8n.deactivateWorkflow(id);
 	});
 });

@@ -21,9 +21,10 @@ import { AMQP_URL, uniqueName, waitForConsumer } from './rabbitmq';
 import {
 	expectOneExecutionPerLifecycleEvent,
 	messageCount,
-	sleep,
 	startEsiLeapScenario,
 	stopEsiLeapScenario,
+	successfulPolls,
+	waitUntil,
 } from './scenarios';
 
 describe('ESI Leap nodes in a real n8n (regular mode)', () => {
@@ -40,6 +41,12 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 		await stopEsiLeapScenario({ broker, emulator, n8n }, [queue, `${queue}.dead`]);
 	});
 
+	/** Waits for `count` more successful polls of the events API (each 5 s apart at the floor). */
+	async function morePolls(count: number) {
+		const target = successfulPolls(emulator) + count;
+		await waitUntil(() => successfulPolls(emulator) >= target, `${count} more polls`, 30_000);
+	}
+
 	it('message bus: one execution per fulfill.end and delete.end, acked', async () => {
 		const trigger = busTrigger({ exchange: emulator.exchange, queueName: queue });
 		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: bus lifecycle', trigger));
@@ -51,29 +58,42 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 		expect(events.map((row) => row.eventType)).toEqual(
 			expect.arrayContaining(['esi_leap.lease.fulfill.start', 'esi_leap.lease.delete.start']),
 		);
-		const executions = await expectOneExecutionPerLifecycleEvent(n8n, id, trigger.name, leaseUuid);
+		// Settled: deactivating waits for the executions in flight, and a notification not yet
+		// acked would be back in the queue; with the queue empty, no other execution can come.
+		const executions = await expectOneExecutionPerLifecycleEvent(
+			n8n,
+			id,
+			trigger.name,
+			leaseUuid,
+			async () => {
+				await n8n.deactivateWorkflow(id);
+				expect(await messageCount(broker, queue)).toBe(0);
+			},
+		);
 		expect(executions.every((e) => e.mode === 'trigger')).toBe(true);
-		expect(await messageCount(broker, queue)).toBe(0);
 		expect(await messageCount(broker, `${queue}.dead`)).toBe(0);
-		await n8n.deactivateWorkflow(id);
 	});
 
 	it('event history: one execution per fulfill.end and delete.end, with lease details', async () => {
 		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
 		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history lifecycle', trigger));
-		const polled = () =>
-			emulator.control.requestLog.filter((r) => r.path.startsWith('/v1/events') && r.status === 200)
-				.length;
-		const before = polled();
+		const before = successfulPolls(emulator);
 		await n8n.activateWorkflow(id);
 		// "Start From: Now" takes its position at the first poll; the lifecycle must come after it.
-		for (let waited = 0; polled() === before; waited += 100) {
-			if (waited > 30_000) throw new Error(`history trigger never polled; log ${n8n.logFile}`);
-			await sleep(100);
-		}
+		await waitUntil(
+			() => successfulPolls(emulator) > before,
+			`the first poll (log ${n8n.logFile})`,
+		);
 
 		const { leaseUuid, resourceUuid } = await emulator.control.runLifecycle({ ending: 'delete' });
-		const executions = await expectOneExecutionPerLifecycleEvent(n8n, id, trigger.name, leaseUuid);
+		// Settled: two more polls after both executions found nothing else to emit.
+		const executions = await expectOneExecutionPerLifecycleEvent(
+			n8n,
+			id,
+			trigger.name,
+			leaseUuid,
+			async () => await morePolls(2),
+		);
 		for (const execution of executions) {
 			const [item] = nodeOutput(execution, trigger.name);
 			expect(item).toMatchObject({

@@ -50,7 +50,7 @@ describe('n8n e2e harness (queue mode)', () => {
 					typeVersion: 2,
 					parameters: {
 						jsCode:
-							"return $input.all().map((item) => ({ json: { ...item.json, seenBy: 'worker' } }));",
+							'return $input.all().map((item) => ({ json: { ...item.json, throughCode: true } }));',
 					},
 				},
 			]),
@@ -64,7 +64,9 @@ describe('n8n e2e harness (queue mode)', () => {
 
 		const [execution] = await n8n.waitForExecutions(id, { count: 1 });
 		expect(execution.status).toBe('success');
-		expect(nodeOutput(execution, 'Code')).toEqual([{ leaseId: 'l-1', seenBy: 'worker' }]);
+		expect(nodeOutput(execution, 'Code')).toEqual([{ leaseId: 'l-1', throughCode: true }]);
+		// Which process ran it: only the worker logs that it finished the execution.
 		expect(n8n.log('worker')).toContain(`Worker finished execution ${execution.id} `);
+		expect(n8n.log('main')).not.toContain(`Worker finished execution ${execution.id} `);
 	});
 });

@@ -115,20 +115,42 @@ export async function messageCount(broker: amqp.ChannelModel, queue: string): Pr
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `condition` every 100 ms; throws naming `what` (and the n8n log) after `timeoutMs`. */
+export async function waitUntil(
+	condition: () => boolean | Promise<boolean>,
+	what: string,
+	timeoutMs = 30_000,
+): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!(await condition())) {
+		if (Date.now() > deadline)
+			throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+		await sleep(100);
+	}
+}
+
+/** Successful GET /v1/events answers the emulator gave so far. */
+export function successfulPolls(emulator: Emulator): number {
+	return emulator.control.requestLog.filter(
+		(request) => request.path.startsWith('/v1/events') && request.status === 200,
+	).length;
+}
+
 /**
- * Waits for the two executions of a lifecycle, waits `graceMs` more, and checks that nothing else
- * ran: one successful execution for fulfill.end (through "Provision node") and one for delete.end
- * (through "Clean up node"), both about `leaseUuid`.
+ * Waits for the two executions of a lifecycle, then for `settled` (a bounded wait on a condition
+ * after which no other execution can start, e.g. the trigger deactivated with its queue empty),
+ * and checks that nothing else ran: one successful execution for fulfill.end (through "Provision
+ * node") and one for delete.end (through "Clean up node"), both about `leaseUuid`.
  */
 export async function expectOneExecutionPerLifecycleEvent(
 	n8n: N8nInstance,
 	workflowId: string,
 	triggerName: string,
 	leaseUuid: string,
-	graceMs = 3000,
+	settled: () => Promise<void>,
 ): Promise<Execution[]> {
 	await n8n.waitForExecutions(workflowId, { count: 2, timeoutMs: 45_000 });
-	await sleep(graceMs);
+	await settled();
 	const executions = (await n8n.executions(workflowId)).reverse();
 	expect(executions.map((e) => e.status)).toEqual(['success', 'success']);
 
