@@ -15,7 +15,12 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { INodeParameters, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+import type {
+	INodeParameters,
+	INodeProperties,
+	INodePropertyOptions,
+	NodeParameterValueType,
+} from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
@@ -157,8 +162,8 @@ const FIXTURES: Record<string, FixtureMaker> = {
 };
 
 /** A value to set, by field name first, then by type; options fields take each of their values. */
-function sampleValues(field: INodeProperties): unknown[] {
-	const byName: Record<string, () => unknown> = {
+function sampleValues(field: INodeProperties): NodeParameterValueType[] {
+	const byName: Record<string, () => NodeParameterValueType> = {
 		startTime: () => daysFromNow(1),
 		endTime: () => daysFromNow(3),
 		availableStartTime: () => daysFromNow(1),
@@ -208,8 +213,8 @@ function casesFor(op: Operation): Case[] {
 		cases.push({ label: `${label}, nothing optional`, top, collections: {} });
 		for (const collection of collections) {
 			const fields = collection.options as INodeProperties[];
-			const empty: Record<string, unknown> = {};
-			const full: Record<string, unknown> = {};
+			const empty: INodeParameters = {};
+			const full: INodeParameters = {};
 			for (const field of fields) {
 				empty[field.name] = field.default;
 				full[field.name] = sampleValues(field)[0];
