@@ -5,6 +5,7 @@ import * as amqplib from 'amqplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
+import { startEmulator } from '../emulator/index';
 import { createNotifier } from '../emulator/notifier';
 import type { Notifier } from '../emulator/notifier';
 import { BusTriggers, busCredentialData } from '../helpers/busTestBed';
@@ -333,5 +334,68 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		const after = await rabbit.ctl('list_exchanges', 'name');
 		expect(after.split('\n')).not.toContain(`${queue}.alive`);
 		expect(fake.allText()).not.toContain(password);
+	}, 90_000);
+
+	it('the emulator, like ESI Leap, writes the event row when the broker is down and publishes again once it is back', async () => {
+		const exchange = uniqueName('openstack.emulator');
+		const logs: string[] = [];
+		const emulator = await startEmulator({
+			amqpUrl: rabbit.url,
+			exchange,
+			tickIntervalMs: 0,
+			log: (line) => logs.push(line),
+		});
+		const tap = await amqplib.connect(rabbit.url);
+		tap.on('error', () => undefined);
+		try {
+			const tapped: string[] = [];
+			const listen = async () => {
+				const channel = await tap.createChannel();
+				await channel.assertExchange(exchange, 'topic', { durable: false, autoDelete: false });
+				const { queue } = await channel.assertQueue('', { exclusive: true });
+				await channel.bindQueue(queue, exchange, 'esi_leap_versioned_notifications.#');
+				await channel.consume(queue, (m) => m && tapped.push(m.fields.routingKey), { noAck: true });
+			};
+			await listen();
+			await emulator.control.runLifecycle({ ending: 'delete' });
+			await waitFor(() => tapped.length === 4, 'four notifications');
+
+			await rabbit.stopApp();
+			const down = await emulator.control.runLifecycle({ ending: 'delete' });
+			// ESI writes each row although its notifier could not send (esi_leap/objects/notification.py).
+			expect(down.events.map((event) => event.eventType)).toEqual([
+				'esi_leap.lease.fulfill.start',
+				'esi_leap.lease.fulfill.end',
+				'esi_leap.lease.delete.start',
+				'esi_leap.lease.delete.end',
+			]);
+			expect(logs.filter((line) => line.startsWith('notification not published'))).toHaveLength(4);
+
+			await rabbit.startApp();
+			await waitFor(
+				() => logs.some((line) => line.includes('re-established')),
+				'the notifier to reconnect',
+				10_000,
+			);
+			await tap.close().catch(() => undefined);
+			const tapAgain = await amqplib.connect(rabbit.url);
+			try {
+				const again: string[] = [];
+				const channel = await tapAgain.createChannel();
+				// No assertExchange here: the notifier re-declared it on its reconnect.
+				await channel.checkExchange(exchange);
+				const { queue } = await channel.assertQueue('', { exclusive: true });
+				await channel.bindQueue(queue, exchange, 'esi_leap_versioned_notifications.#');
+				await channel.consume(queue, (m) => m && again.push(m.fields.routingKey), { noAck: true });
+				await emulator.control.runLifecycle({ ending: 'delete' });
+				await waitFor(() => again.length === 4, 'four notifications after the restart');
+			} finally {
+				await tapAgain.close();
+			}
+			expect(tapped).toHaveLength(4);
+		} finally {
+			await tap.close().catch(() => undefined);
+			await emulator.stop();
+		}
 	}, 90_000);
 });
