@@ -74,6 +74,7 @@ async function activate(
 		role?: 'admin' | 'lessee';
 		reconcile?: boolean;
 		parameters?: IDataObject;
+		waitForBusSeconds?: number;
 	} = {},
 ): Promise<Running> {
 	const { http } = signedInHttp(emulator, options.role ?? 'admin');
@@ -87,7 +88,7 @@ async function activate(
 			options: {
 				exchange: bed.exchange,
 				reconcileIntervalMinutes: options.reconcileIntervalMinutes ?? 0.01,
-				reconcileWaitSeconds: 0.5,
+				reconcileWaitSeconds: options.waitForBusSeconds ?? 0.5,
 			},
 		},
 		credentials: {
@@ -417,4 +418,34 @@ describe('Message Bus reconciled with the event history (real broker, emulator)'
 			await deactivate(running);
 		}
 	});
+
+	it('n8n stopping while a reconciliation waits on ESI: nothing runs then, each missed event once after the restart', async () => {
+		const first = await activate({ waitForBusSeconds: 1 });
+		let lifecycle: Awaited<ReturnType<Emulator['control']['runLifecycle']>> | undefined;
+		try {
+			await quietPeriod();
+			for (const key of KEYS) await bed.channel.unbindQueue(bed.queue, bed.exchange, key);
+			// The lease lookups of the history items never answer: the pass hangs there.
+			emulator.control.hangNextRequests(1000, { pathPrefix: '/v1/leases/' });
+			lifecycle = await emulator.control.runLifecycle({ ending: 'delete' });
+			await new Promise((resolve) => setTimeout(resolve, 3_000));
+			expect(executed(first)).toEqual([]);
+		} finally {
+			await deactivate(first);
+			emulator.control.clearFailures();
+			for (const key of KEYS) await bed.channel.bindQueue(bed.queue, bed.exchange, key);
+		}
+		const second = await activate({ waitForBusSeconds: 1 });
+		try {
+			const ids = lifecycle.events.map((event) => event.id);
+			await waitFor(() => executed(second).length >= 4, 'the 4 missed events', 15_000);
+			await quietPeriod();
+			expect(executed(second).map((item) => item.event_id)).toEqual(ids);
+			expect(executed(second).every((item) => item.source === 'history')).toBe(true);
+			expect(executed(first)).toEqual([]);
+		} finally {
+			await drainQueue(bed.channel, copies);
+			await deactivate(second);
+		}
+	}, 90_000);
 });
