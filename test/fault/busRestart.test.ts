@@ -178,8 +178,13 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		}
 
 		// Never silent: one failed execution naming the window and how to recover it.
-		expect(fake.failedExecutions).toHaveLength(1);
-		const failure = fake.failedExecutions[0] as Error & { description?: string };
+		const lostWindow = fake.failedExecutions.filter((error) => /may be lost$/.test(error.message));
+		expect(lostWindow).toHaveLength(1);
+		// An outage longer than Report Outage After (2 min) is also recorded, once.
+		const outages = fake.failedExecutions.filter((error) => /unreachable for/.test(error.message));
+		expect(outages).toHaveLength(reboundAt - stoppedAt > 125_000 ? 1 : 0);
+		expect(fake.failedExecutions).toHaveLength(lostWindow.length + outages.length);
+		const failure = lostWindow[0] as Error & { description?: string };
 		const window = /published between (\S+) and (\S+) may be lost/.exec(failure.message);
 		expect(window).not.toBeNull();
 		const [from, to] = [Date.parse(window![1]), Date.parse(window![2])];
@@ -210,6 +215,10 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 	it('a 20 s outage: rebound within ~1 s of the broker being back, nothing lost silently', async () => {
 		expectRestartHandled(await restartDuringStream(20_000));
 	}, 120_000);
+
+	it('a 2 min outage: also reported as an outage once, rebound within ~1 s, nothing lost silently', async () => {
+		expectRestartHandled(await restartDuringStream(125_000));
+	}, 240_000);
 
 	it('without any publisher, the trigger re-declares the exchange exactly as oslo does and is bound before ESI publishes', async () => {
 		const exchange = uniqueName('openstack.redeclare');
