@@ -344,6 +344,14 @@ describe('every request the ESI Lease node can send is one ESI accepts the form 
 						}
 					}
 				}
+				if (testCase.emptied) {
+					const field = Object.keys(testCase.emptied)[0];
+					if (!(outcome instanceof NodeOperationError)) {
+						problems.push(`${where}: no NodeOperationError for the empty field`);
+					} else if (!`${outcome.message} ${outcome.description ?? ''}`.includes(field)) {
+						problems.push(`${where}: the error does not name ${field}: ${outcome.message}`);
+					}
+				}
 				if (outcome instanceof NodeApiError) {
 					const text = `${outcome.message} | ${outcome.description ?? ''}`;
 					const form = FORM_REJECTIONS.some((pattern) => pattern.test(text));
