@@ -141,6 +141,56 @@ describe('compileSelection: payload filters on the normalized item', () => {
 			field: 'operator',
 		});
 	});
+
+	it('names the filter by its 1-based position and says what is wrong', () => {
+		const message = (filter: { path: string; operator: string; value?: string }) => {
+			try {
+				compileSelection({
+					events: all,
+					filters: [
+						{ path: 'phase', operator: 'exists' },
+						{ ...filter, operator: filter.operator as FilterOperator },
+					],
+				});
+			} catch (error) {
+				expect((error as Error).name).toBe('FilterConfigError');
+				return (error as Error).message;
+			}
+			throw new Error('expected a FilterConfigError');
+		};
+		expect(message({ path: 'a..b', operator: 'exists' })).toBe(
+			'Filter 2: the field path "a..b" is not a dot path',
+		);
+		expect(message({ path: 'x', operator: 'oneOf', value: ',' })).toBe(
+			'Filter 2: "one of" needs at least one value',
+		);
+		expect(message({ path: 'x', operator: 'regex', value: '(' })).toMatch(
+			/^Filter 2: invalid regular expression \(.+\)$/,
+		);
+		expect(message({ path: 'x', operator: 'like' })).toBe('Filter 2: unknown operator "like"');
+		expect(() => compileSelection({ events: [] })).toThrow(/^Select at least one event$/);
+		expect(() => compileSelection({ events: ['expire.end' as ShortEventType] })).toThrow(
+			/^Unknown event "expire.end"$/,
+		);
+	});
+
+	it('compares objects by their JSON text, trims the path, and takes a missing value as empty text', () => {
+		const properties = fulfillEnd.node!.properties;
+		expect(
+			one({ path: 'node.properties', operator: 'equals', value: JSON.stringify(properties) })(
+				fulfillEnd,
+			),
+		).toBe(true);
+		expect(
+			one({ path: ' resource_type ', operator: 'equals', value: 'dummy_node' })(fulfillEnd),
+		).toBe(true);
+		const unnamed: EsiLeapEvent = { ...fulfillEnd, lease: { ...fulfillEnd.lease!, name: '' } };
+		expect(one({ path: 'lease.name', operator: 'equals' })(unnamed)).toBe(true);
+		// A null is missing, not the text "null".
+		expect(one({ path: 'lease.purpose', operator: 'equals', value: 'null' })(fulfillEnd)).toBe(
+			false,
+		);
+	});
 });
 
 describe('getByPath', () => {
@@ -148,5 +198,8 @@ describe('getByPath', () => {
 		expect(getByPath({ a: { b: 1 } }, 'a.b')).toBe(1);
 		expect(getByPath({ a: [1] }, 'a.0')).toBeUndefined();
 		expect(getByPath({}, 'constructor')).toBeUndefined();
+		expect(getByPath({ a: null }, 'a.b')).toBeUndefined();
+		expect(getByPath({ a: 'text' }, 'a.length')).toBeUndefined();
+		expect(getByPath({ a: [{ b: 1 }] }, 'a.0.b')).toBeUndefined();
 	});
 });
