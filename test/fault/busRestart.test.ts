@@ -157,9 +157,10 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		const { fake, published, stoppedAt, reboundAt, brokerBackAt } = run;
 		const executed = executedIds(fake);
 
-		// Rebind fast: within about a second of the broker accepting connections again.
+		// Rebind fast: attempts are at most 1 s apart, plus connect and declare on a loaded 2-core
+		// machine (measured 0.1-0.95 s; the old 60 s backoff cap gave 8.7 s after a 20 s outage).
 		expect(brokerBackAt).toBeGreaterThan(0);
-		expect(reboundAt - brokerBackAt).toBeLessThan(1_500);
+		expect(reboundAt - brokerBackAt).toBeLessThan(2_000);
 
 		// Exactly once: no notification ran twice.
 		expect(new Set(executed).size).toBe(executed.length);
