@@ -170,7 +170,7 @@ describe('compileSelection: payload filters on the normalized item', () => {
 		expect(message({ path: 'x', operator: 'like' })).toBe('Filter 2: unknown operator "like"');
 		expect(() => compileSelection({ events: [] })).toThrow(/^Select at least one event$/);
 		// The shell names the Events field (not Payload Filters) by this.
-		for (const events of [[], ['expire.end']] as ShortEventType[][]) {
+		for (const events of [[], ['expire.end']] as unknown as ShortEventType[][]) {
 			expect(() => compileSelection({ events })).toThrow(
 				expect.objectContaining({ field: 'events', index: 0 }),
 			);
