@@ -4,6 +4,8 @@ import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
 // n8n-Cloud verified: we use the "without cloud support" rules and relax only the rule
 // that amqplib forces, only on package.json.
 export default [
+	// Stryker's sandbox copies of the tree and its reports are not sources.
+	{ ignores: ['.stryker-tmp/**', 'reports/**'] },
 	...configWithoutCloudSupport,
 	{
 		files: ['package.json'],
