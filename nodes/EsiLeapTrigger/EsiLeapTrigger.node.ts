@@ -39,15 +39,14 @@ export class EsiLeapTrigger implements INodeType {
 				displayOptions: { show: { mode: ['messageBus'] } },
 			},
 			{
+				// Event History mode, and Message Bus mode with Reconcile With Event History on. One
+				// entry: n8n looks up a credential's description by type and takes the first, so a
+				// second esiLeapApi entry was never consulted ("Credentials not found" in n8n 2.41.1).
+				// reconcileWithHistory is false only in Message Bus mode (n8n fills in the default of
+				// a shown parameter); Event History mode does not show it, so it is never hidden there.
 				name: 'esiLeapApi',
 				required: true,
-				displayOptions: { show: { mode: ['eventHistory'] } },
-			},
-			{
-				// The same login, for Message Bus mode's reconciliation with the event history.
-				name: 'esiLeapApi',
-				required: true,
-				displayOptions: { show: { mode: ['messageBus'], reconcileWithHistory: [true] } },
+				displayOptions: { hide: { reconcileWithHistory: [false] } },
 			},
 		],
 		properties,
