@@ -53,6 +53,23 @@ describe('Reconcile With Event History: which credentials the trigger uses', () 
 		expect(shown.find((credential) => credential.name === 'esiLeapApi')?.required).toBe(true);
 	});
 
+	it("n8n's credential lookup (the first description of the type) finds the login displayed where it is used", () => {
+		// As n8n-core's _getCredentials in 2.41.1: description.credentials.find(by name), then
+		// displayParameter; a second entry of the same type is never consulted.
+		const lookedUp = (parameters: INodeParameters) => {
+			const credential = (description.credentials ?? []).find((c) => c.name === 'esiLeapApi')!;
+			return NodeHelpers.displayParameter(
+				node(parameters).parameters,
+				credential,
+				null,
+				description,
+			);
+		};
+		expect(lookedUp({ mode: 'messageBus', reconcileWithHistory: true })).toBe(true);
+		expect(lookedUp({ mode: 'eventHistory' })).toBe(true);
+		expect(lookedUp({ mode: 'messageBus' })).toBe(false);
+	});
+
 	it('Event History mode is unchanged (its login, not the bus)', () => {
 		expect(activeCredentials({ mode: 'eventHistory' })).toEqual(['esiLeapApi']);
 		expect(activeCredentials({ mode: 'eventHistory', reconcileWithHistory: true })).toEqual([
