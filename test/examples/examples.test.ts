@@ -11,7 +11,7 @@ import { EsiLease } from '../../nodes/EsiLease/EsiLease.node';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { readSharedParameters } from '../../nodes/EsiLeapTrigger/description';
 import { loadAmqpCaptures } from '../helpers/fixtures';
-import { parameterProblems } from '../helpers/nodeParameters';
+import { parameterProblems, withDefaults } from '../helpers/nodeParameters';
 import { createFakeTrigger } from '../helpers/triggerContext';
 
 /**
@@ -64,9 +64,11 @@ export function checkOurNode(node: INode): string[] {
 		problems.push(`${parameter}: ${messages.join('; ')}`);
 	}
 
-	// The credential the node shows for these parameters must be set.
+	// The credential the node shows for these parameters must be set. n8n evaluates a
+	// credential's displayOptions on the parameters with their defaults filled in.
+	const parameters = withDefaults(description, node);
 	for (const credential of description.credentials ?? []) {
-		const shown = NodeHelpers.displayParameter(node.parameters, credential, node, description);
+		const shown = NodeHelpers.displayParameter(parameters, credential, node, description);
 		if (shown && credential.required && !node.credentials?.[credential.name]) {
 			problems.push(`credential ${credential.name} is missing`);
 		}

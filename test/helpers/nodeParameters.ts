@@ -190,7 +190,8 @@ export function parameterProblems(description: INodeTypeDescription, node: INode
 	return scope.problems;
 }
 
-function withDefaults(description: INodeTypeDescription, node: INode): INodeParameters {
+/** The node's parameters with the description's defaults filled in, as n8n does on workflow load. */
+export function withDefaults(description: INodeTypeDescription, node: INode): INodeParameters {
 	return (
 		NodeHelpers.getNodeParameters(
 			description.properties,

@@ -45,8 +45,11 @@ describe('EsiLeapTrigger description', () => {
 			testedBy: 'esiLeapMessageBusApiTest',
 			displayOptions: { show: { mode: ['messageBus'] } },
 		});
+		// One esiLeapApi entry (n8n takes the first of a type): hidden only in Message Bus mode
+		// without reconciliation; reconcileParameters.test.ts checks where n8n finds it.
+		expect(credentials.filter((c) => c.name === 'esiLeapApi')).toHaveLength(1);
 		expect(credentials.find((c) => c.name === 'esiLeapApi')?.displayOptions).toEqual({
-			show: { mode: ['eventHistory'] },
+			hide: { reconcileWithHistory: [false] },
 		});
 		expect(typeof node.methods.credentialTest.esiLeapMessageBusApiTest).toBe('function');
 	});
