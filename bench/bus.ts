@@ -131,7 +131,7 @@ async function startProfiler(): Promise<(file: string) => Promise<void>> {
 	};
 }
 
-interface Variant {
+export interface Variant {
 	name: string;
 	start(onEvent: (messageId: string) => void): Promise<{
 		stop: () => Promise<void>;
@@ -139,7 +139,7 @@ interface Variant {
 	}>;
 }
 
-function credentialsFor() {
+export function credentialsFor() {
 	const settings = brokerSettings();
 	return {
 		esiLeapMessageBusApi: busCredentialData(),
@@ -154,18 +154,32 @@ function credentialsFor() {
 	};
 }
 
-function ours(exchange: string, queue: string): Variant {
+/** `extra` adds trigger parameters and context (bench/reconcile.ts: reconciliation on). */
+export function ours(
+	exchange: string,
+	queue: string,
+	extra?: {
+		name: string;
+		parameters: IDataObject;
+		options: IDataObject;
+		httpRequestWithAuthentication: Parameters<
+			typeof createBenchContext
+		>[0]['httpRequestWithAuthentication'];
+	},
+): Variant {
 	return {
-		name: 'ESI Leap Trigger (defaults: ack after success, prefetch 10)',
+		name: extra?.name ?? 'ESI Leap Trigger (defaults: ack after success, prefetch 10)',
 		async start(onEvent) {
 			const bench = createBenchContext({
 				parameters: {
 					mode: 'messageBus',
 					events: SHORT_EVENT_TYPES,
 					queueName: queue,
-					options: { exchange },
+					...extra?.parameters,
+					options: { exchange, ...extra?.options },
 				},
 				credentials: credentialsFor(),
+				httpRequestWithAuthentication: extra?.httpRequestWithAuthentication,
 				// The IF node would see only selected events: the trigger filtered already.
 				onExecution: (items) => onEvent(items[0].json.message_id as string),
 			});
@@ -202,7 +216,7 @@ function generic(
 	};
 }
 
-async function throughput(
+export async function throughput(
 	channel: Channel,
 	exchange: string,
 	queues: string[],
@@ -248,7 +262,7 @@ async function throughput(
 	return results;
 }
 
-async function latency(channel: Channel, exchange: string, variant: Variant) {
+export async function latency(channel: Channel, exchange: string, variant: Variant) {
 	const sentAt = new Map<string, bigint>();
 	const samples: number[] = [];
 	const running = await variant.start((messageId) => {
@@ -343,10 +357,12 @@ async function main() {
 	}
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+if (require.main === module) {
+	main().then(
+		() => process.exit(0),
+		(error: Error) => {
+			process.stderr.write(`${error.stack ?? error.message}\n`);
+			process.exit(1);
+		},
+	);
+}
