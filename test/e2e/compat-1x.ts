@@ -22,7 +22,9 @@ async function main(): Promise<number> {
 			'run',
 			'--config',
 			'test/e2e/vitest.config.mts',
-			...(files.length ? files : ['test/e2e/esi-leap.e2e.test.ts']),
+			...(files.length
+				? files
+				: ['test/e2e/esi-leap.e2e.test.ts', 'test/e2e/n8nRequestBodies.e2e.test.ts']),
 		],
 		{
 			cwd: REPO_ROOT,
