@@ -46,6 +46,18 @@ function watchLog(fake: FakeTrigger, text: string): { at: () => number; stop: ()
 	return { at: () => at, stop: () => clearInterval(timer) };
 }
 
+/** stop_app, start_app, then wait until the trigger logs its reconnect. */
+async function restartAndAwaitReconnect(rabbit: OwnRabbit, fake: FakeTrigger): Promise<void> {
+	const reconnected = watchLog(fake, 'Reconnected to the message bus');
+	try {
+		await rabbit.stopApp();
+		await rabbit.startApp();
+		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
+	} finally {
+		reconnected.stop();
+	}
+}
+
 /** When the broker's AMQP port accepts a connection again (polled every 20 ms). */
 function watchBrokerBack(rabbit: OwnRabbit): { at: () => number; stop: () => void } {
 	let at = 0;
@@ -238,12 +250,7 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 			rabbit.port,
 		);
 		await notifier.close();
-		const reconnected = watchLog(fake, 'Reconnected to the message bus');
-
-		await rabbit.stopApp();
-		await rabbit.startApp();
-		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
-		reconnected.stop();
+		await restartAndAwaitReconnect(rabbit, fake);
 
 		const exchanges = await rabbit.ctl('list_exchanges', 'name', 'type', 'durable', 'auto_delete');
 		const row = exchanges.split('\n').find((line) => line.startsWith(`${exchange}\t`));
@@ -331,11 +338,7 @@ describe('Message Bus mode across RabbitMQ restarts (own broker node)', () => {
 		expect(fake.logs.filter((line) => line.level === 'error')).toEqual([]);
 		await notifier.close();
 
-		const reconnected = watchLog(fake, 'Reconnected to the message bus');
-		await rabbit.stopApp();
-		await rabbit.startApp();
-		await waitFor(() => reconnected.at(), 'the trigger to reconnect', 15_000);
-		reconnected.stop();
+		await restartAndAwaitReconnect(rabbit, fake);
 		const exchanges = await rabbit.ctl('list_exchanges', 'name', 'type', 'durable', 'auto_delete');
 		expect(exchanges.split('\n')).toContain('openstack\ttopic\tfalse\tfalse');
 		expect(fake.failedExecutions).toHaveLength(1);
