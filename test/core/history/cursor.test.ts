@@ -9,11 +9,17 @@ import {
 	parseCursorState,
 	type CursorLimits,
 	type CursorState,
+	type GapRange,
 } from '../../../nodes/core/history/cursor';
 import { seededRandom } from '../../helpers/seededRandom';
 
 const ids = (events: Array<{ id: number }>) => events.map((event) => event.id);
 const events = (...list: number[]) => list.map((id) => ({ id, name: `e${id}` }));
+const stateWith = (cursor: number, ...gaps: GapRange[]): CursorState => ({
+	version: 1,
+	cursor,
+	gaps,
+});
 
 describe('history cursor', () => {
 	it('accepts new events sorted by id and moves the cursor to the newest', () => {
@@ -133,6 +139,138 @@ describe('history cursor', () => {
 				gaps: [{ from: 2, to: 3, seenAt: 1 }, { from: 4, to: 1, seenAt: 1 }, 'x'],
 			}),
 		).toEqual({ version: 1, cursor: 5, gaps: [{ from: 2, to: 3, seenAt: 1 }] });
+	});
+
+	it('measures the grace window from when each gap was noticed, not from time zero', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, graceMs: 5000 };
+		const state = stateWith(
+			20,
+			{ from: 5, to: 5, seenAt: 10_000 },
+			{ from: 9, to: 9, seenAt: 12_000 },
+		);
+		const early = advanceCursor(state, [], 14_000, limits);
+		expect(early.next.gaps).toEqual(state.gaps);
+		expect(early.abandonedGaps).toEqual([]);
+
+		const between = advanceCursor(state, [], 16_000, limits);
+		expect(between.next.gaps).toEqual([{ from: 9, to: 9, seenAt: 12_000 }]);
+		expect(between.abandonedGaps).toEqual([{ from: 5, to: 5, seenAt: 10_000 }]);
+		// A late arrival filling part of an old range keeps the range's age.
+		const split = advanceCursor(
+			stateWith(20, { from: 5, to: 7, seenAt: 10_000 }),
+			events(6),
+			16_000,
+			limits,
+		);
+		expect(ids(split.accepted)).toEqual([6]);
+		expect(split.next.gaps).toEqual([]);
+		expect(split.abandonedGaps).toEqual([
+			{ from: 5, to: 5, seenAt: 10_000 },
+			{ from: 7, to: 7, seenAt: 10_000 },
+		]);
+	});
+
+	it('fills the first or the last id of a gap range and keeps the rest of the range', () => {
+		const state = stateWith(20, { from: 12, to: 14, seenAt: 0 });
+		const first = advanceCursor(state, events(12), 1);
+		expect(ids(first.lateArrivals)).toEqual([12]);
+		expect(first.next.gaps).toEqual([{ from: 13, to: 14, seenAt: 0 }]);
+
+		const last = advanceCursor(state, events(14), 1);
+		expect(ids(last.lateArrivals)).toEqual([14]);
+		expect(last.next.gaps).toEqual([{ from: 12, to: 13, seenAt: 0 }]);
+
+		const single = advanceCursor(first.next, events(13, 14), 2);
+		expect(ids(single.accepted)).toEqual([13, 14]);
+		expect(single.next.gaps).toEqual([]);
+		expect(advanceCursor(single.next, events(12, 13, 14), 3).accepted).toEqual([]);
+	});
+
+	it('fills gaps in several ranges in one poll and leaves ids outside them alone', () => {
+		const state = stateWith(30, { from: 3, to: 4, seenAt: 0 }, { from: 10, to: 12, seenAt: 0 });
+		const step = advanceCursor(state, events(2, 4, 5, 9, 11, 13, 31), 1);
+		expect(ids(step.accepted)).toEqual([4, 11, 31]);
+		expect(ids(step.lateArrivals)).toEqual([4, 11]);
+		expect(step.next.gaps).toEqual([
+			{ from: 3, to: 3, seenAt: 0 },
+			{ from: 10, to: 10, seenAt: 0 },
+			{ from: 12, to: 12, seenAt: 0 },
+		]);
+	});
+
+	// Single-id gaps below cursor 20, written id@seenAt, over a cap of two ranges. A hand-edited
+	// state (or a clock that went back) can hold ids and ages in different orders.
+	it.each([
+		['the gaps noticed earliest, whatever their ids', '1@30 5@10 8@20', '1@30 8@20', '5@10'],
+		['among gaps noticed at the same time, the lowest ids', '9@10 3@10 6@10', '6@10 9@10', '3@10'],
+	])(
+		'over the gap cap drops %s first and keeps the rest sorted by id',
+		(_, stored, kept, dropped) => {
+			const gaps = (text: string) =>
+				text.split(' ').map((entry) => {
+					const [id, seenAt] = entry.split('@').map(Number);
+					return { from: id, to: id, seenAt };
+				});
+			const state = stateWith(20, ...gaps(stored));
+			const step = advanceCursor(state, [], 40, { ...DEFAULT_CURSOR_LIMITS, maxGapRanges: 2 });
+			expect(step.next.gaps).toEqual(gaps(kept));
+			expect(step.abandonedGaps).toEqual(gaps(dropped));
+			expect(lastEventIdToRequest(step.next)).toBe(gaps(kept)[0].from - 1);
+		},
+	);
+
+	it('keeps exactly maxGapRanges ranges without dropping any', () => {
+		const limits = { ...DEFAULT_CURSOR_LIMITS, maxGapRanges: 2 };
+		const step = advanceCursor(createCursorState(0), events(2, 4), 10, limits);
+		expect(step.next.gaps).toEqual([
+			{ from: 1, to: 1, seenAt: 10 },
+			{ from: 3, to: 3, seenAt: 10 },
+		]);
+		expect(step.abandonedGaps).toEqual([]);
+	});
+
+	it('reads back each field of a stored gap only when it has the right type and order', () => {
+		const read = (gaps: unknown) => parseCursorState({ version: 1, cursor: 9, gaps })?.gaps;
+		const good = { from: 2, to: 3, seenAt: 1 };
+		expect(read([good])).toEqual([good]);
+		expect(read([{ from: 4, to: 4, seenAt: 1 }])).toEqual([{ from: 4, to: 4, seenAt: 1 }]);
+		expect(read([null, good])).toEqual([good]);
+		expect(read([7, 'x', good])).toEqual([good]);
+		expect(read([{ from: '2', to: 3, seenAt: 1 }, good])).toEqual([good]);
+		expect(read([{ from: 2.5, to: 3, seenAt: 1 }, good])).toEqual([good]);
+		expect(read([{ from: 2, to: '3', seenAt: 1 }, good])).toEqual([good]);
+		expect(read([{ from: 2, to: 3.5, seenAt: 1 }, good])).toEqual([good]);
+		expect(read([{ from: 2, to: 3 }, good])).toEqual([good]);
+		expect(read([{ from: 2, to: 3, seenAt: '1' }, good])).toEqual([good]);
+		expect(read([{ from: 4, to: 3, seenAt: 1 }, good])).toEqual([good]);
+		expect(read(undefined)).toEqual([]);
+		expect(read({ 0: good, length: 1 })).toEqual([]);
+	});
+
+	it('reads back a stored cursor only from an object with version 1 and a whole-number cursor', () => {
+		expect(parseCursorState(null)).toBeUndefined();
+		expect(parseCursorState('{"version":1,"cursor":5}')).toBeUndefined();
+		expect(parseCursorState(5)).toBeUndefined();
+		expect(parseCursorState({ cursor: 5 })).toBeUndefined();
+		expect(parseCursorState({ version: '1', cursor: 5 })).toBeUndefined();
+		expect(parseCursorState({ version: 1, cursor: 5.5 })).toBeUndefined();
+		expect(parseCursorState({ version: 1 })).toBeUndefined();
+		expect(parseCursorState({ version: 1, cursor: 0 })).toEqual({
+			version: 1,
+			cursor: 0,
+			gaps: [],
+		});
+		expect(parseCursorState({ version: 1, cursor: 5, gaps: [] })).toEqual({
+			version: 1,
+			cursor: 5,
+			gaps: [],
+		});
+	});
+
+	it('starts a new cursor with no gaps, asking for the events after its starting id', () => {
+		const state = createCursorState(5);
+		expect(state).toEqual({ version: 1, cursor: 5, gaps: [] });
+		expect(lastEventIdToRequest(state)).toBe(5);
 	});
 
 	it('rejects a negative or fractional starting cursor', () => {
