@@ -173,8 +173,13 @@ export function parseCursorState(value: unknown): CursorState | undefined {
 	if (typeof value !== 'object' || value === null) return undefined;
 	const candidate = value as Partial<CursorState>;
 	if (candidate.version !== 1 || !Number.isSafeInteger(candidate.cursor)) return undefined;
-	const gaps = Array.isArray(candidate.gaps) ? candidate.gaps.filter(isGapRange) : [];
-	return { version: 1, cursor: candidate.cursor as number, gaps };
+	const cursor = candidate.cursor as number;
+	// A gap lies below the cursor (advanceCursor builds them so); one above it would let an id be
+	// accepted twice, as a new event and as a late arrival.
+	const gaps = Array.isArray(candidate.gaps)
+		? candidate.gaps.filter((gap) => isGapRange(gap) && gap.to <= cursor)
+		: [];
+	return { version: 1, cursor, gaps };
 }
 
 function isGapRange(value: unknown): value is GapRange {

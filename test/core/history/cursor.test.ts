@@ -273,6 +273,25 @@ describe('history cursor', () => {
 		expect(lastEventIdToRequest(state)).toBe(5);
 	});
 
+	it('accepts an id once even when a stored gap claims ids above the stored cursor', () => {
+		// Only a hand-edited state can hold such a gap: gaps are built below the newest id.
+		const stored = parseCursorState({
+			version: 1,
+			cursor: 20,
+			gaps: [
+				{ from: 18, to: 25, seenAt: 0 },
+				{ from: 10, to: 11, seenAt: 0 },
+			],
+		});
+		expect(stored?.gaps).toEqual([{ from: 10, to: 11, seenAt: 0 }]);
+		const step = advanceCursor(stored as CursorState, events(11, 19, 22, 21), 1);
+		expect(ids(step.accepted)).toEqual([11, 21, 22]);
+		const upToCursor = { from: 19, to: 20, seenAt: 0 };
+		expect(parseCursorState({ version: 1, cursor: 20, gaps: [upToCursor] })?.gaps).toEqual([
+			upToCursor,
+		]);
+	});
+
 	it('rejects a negative or fractional starting cursor', () => {
 		expect(() => createCursorState(-1)).toThrow(/whole number/);
 		expect(() => createCursorState(1.5)).toThrow(/whole number/);
