@@ -32,9 +32,6 @@ export default defineConfig({
 		// match the 2-core machines this runs on.
 		maxWorkers: 2,
 		testTimeout: 30_000,
-		// Event History polls every few ms in tests; the product floor is 5 s (an n8n admin can
-		// move it the same way). The floor's own test sets this variable itself.
-		env: { ESI_LEAP_MIN_POLL_INTERVAL_SECONDS: '0.01' },
 		hookTimeout: 30_000,
 	},
 });

@@ -20,9 +20,6 @@ import { createBenchContext } from './lib/context';
 import { report } from './lib/env';
 import { ownRss, RssSampler } from './lib/rss';
 
-// Polls every 50 ms measure the trigger, not the wait: lower the 5 s product floor as an n8n admin can.
-process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS ??= '0.01';
-
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const DETAILS_EVENTS = Number(process.env.BENCH_DETAILS_EVENTS ?? 2_000);
 const IDLE_POLLS = 20;

@@ -77,6 +77,9 @@ export function createBenchContext(options: BenchContextOptions): BenchContext {
 		saveFailedExecution() {
 			counters.failedExecutions++;
 		},
+		// The Event History poll floor's test seam (nodes/EsiLeapTrigger/context.ts): polls every
+		// 50 ms measure the trigger, not the wait.
+		minPollIntervalSecondsForTests: 0.01,
 		helpers: {
 			createDeferredPromise: deferred,
 			httpRequestWithAuthentication: options.httpRequestWithAuthentication,

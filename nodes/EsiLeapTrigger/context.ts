@@ -67,3 +67,18 @@ export function canSaveFailedExecution(context: ITriggerFunctions): boolean {
 export function deduplicationScope(context: ITriggerFunctions): string {
 	return `${String(context.getWorkflow().id ?? '')}:${context.getNode().id}:`;
 }
+
+/**
+ * The test seam of the poll interval floor. n8n's trigger contexts never carry this property,
+ * so in n8n the floor is always `floor`; the test suite's and the benchmarks' fake contexts set
+ * it to poll every few milliseconds (test/helpers/triggerContext.ts, bench/lib/context.ts). The
+ * node reads no environment, so that n8n Cloud's rules hold for it.
+ */
+export interface PollFloorSeam {
+	minPollIntervalSecondsForTests?: number;
+}
+
+export function pollIntervalFloorSeconds(context: ITriggerFunctions, floor: number): number {
+	const lowered = (context as ITriggerFunctions & PollFloorSeam).minPollIntervalSecondsForTests;
+	return typeof lowered === 'number' && Number.isFinite(lowered) && lowered >= 0 ? lowered : floor;
+}

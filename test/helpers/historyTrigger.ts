@@ -22,6 +22,8 @@ export interface HistoryTriggerOptions {
 	mode?: 'trigger' | 'manual';
 	n8nMajor?: 1 | 2;
 	execute?: FakeTriggerOptions['execute'];
+	/** See FakeTriggerOptions; default 0.01 s. */
+	minPollIntervalSeconds?: number | null;
 }
 
 export interface HistoryTrigger {
@@ -46,6 +48,7 @@ export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTri
 		mode: options.mode,
 		n8nMajor: options.n8nMajor,
 		execute: options.execute,
+		minPollIntervalSeconds: options.minPollIntervalSeconds,
 	});
 	Object.assign(fake.staticData, structuredClone(options.savedStaticData ?? {}));
 	let saved: IDataObject = structuredClone(fake.staticData);

@@ -8,6 +8,7 @@ import type {
 	ITriggerFunctions,
 } from 'n8n-workflow';
 
+import type { PollFloorSeam } from '../../nodes/EsiLeapTrigger/context';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { completeParameters, readParameter } from './nodeParameters';
 import { deferred, type DeferredPromise } from './objects';
@@ -54,6 +55,12 @@ export interface FakeTriggerOptions {
 	workflowId?: string;
 	node?: Partial<INode>;
 	n8nMajor?: 1 | 2;
+	/**
+	 * The Event History poll floor the node applies (its test seam, PollFloorSeam in
+	 * nodes/EsiLeapTrigger/context.ts). Default 0.01 s so tests poll every few ms;
+	 * `null` leaves the product floor of 5 s, as in n8n.
+	 */
+	minPollIntervalSeconds?: number | null;
 	/** How the workflow behaves for an emitted item; default: succeed. */
 	execute?: (
 		json: IDataObject,
@@ -207,6 +214,13 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 				(Array.isArray(json) ? json : [json]).map((item) => ({ json: item })),
 		},
 	} as Record<string, unknown>;
+	const floor: PollFloorSeam = {
+		minPollIntervalSecondsForTests:
+			options.minPollIntervalSeconds === null
+				? undefined
+				: (options.minPollIntervalSeconds ?? 0.01),
+	};
+	Object.assign(context, floor);
 	if (options.n8nMajor !== 1) {
 		context.saveFailedExecution = (error: Error) => {
 			failedExecutions.push(error);

@@ -8,6 +8,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import { createEsiLeapClient } from '../../core/api/client';
+import { settlesWithin, type Clock } from '../../core/clock';
 import type { EsiLeapEvent } from '../../core/events/types';
 import {
 	FailureStreak,
@@ -17,9 +18,15 @@ import {
 	type CursorStore,
 	type StartPosition,
 } from '../../core/history/poller';
+import { n8nClock } from '../../shared/clock';
 import { toNodeError } from '../../shared/errors';
 import { esiLeapApiTransport } from '../../shared/transport';
-import { canSaveFailedExecution, deduplicationScope, triggerLogger } from '../context';
+import {
+	canSaveFailedExecution,
+	deduplicationScope,
+	pollIntervalFloorSeconds,
+	triggerLogger,
+} from '../context';
 import { readSharedParameters, type SharedParameters } from '../description';
 import { optionalText, readNumber } from '../parameters';
 import {
@@ -65,24 +72,11 @@ function readStart(context: ITriggerFunctions): StartPosition {
 	throw new NodeOperationError(context.getNode(), `Start From: unknown value "${startFrom}"`);
 }
 
-/**
- * The n8n instance's admin may move the floor with ESI_LEAP_MIN_POLL_INTERVAL_SECONDS (the
- * tests lower it to poll every few ms); everyone else gets MIN_POLL_INTERVAL_SECONDS.
- */
-function pollIntervalFloorSeconds(): number {
-	const override = Number(process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS);
-	return process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS !== undefined &&
-		Number.isFinite(override) &&
-		override >= 0
-		? override
-		: MIN_POLL_INTERVAL_SECONDS;
-}
-
 function readPollInterval(context: ITriggerFunctions): number {
 	const seconds = Number(
 		context.getNodeParameter('pollIntervalSeconds', DEFAULT_POLL_INTERVAL_SECONDS),
 	);
-	const floor = pollIntervalFloorSeconds();
+	const floor = pollIntervalFloorSeconds(context, MIN_POLL_INTERVAL_SECONDS);
 	if (Number.isFinite(seconds) && seconds >= floor && seconds > 0) return seconds;
 	throw new NodeOperationError(
 		context.getNode(),
@@ -146,7 +140,7 @@ const READ_ONLY_STORE: CursorStore = {
  * Emits events as executions and remembers their completion promises, so a backlog is fed to
  * n8n batch by batch instead of starting thousands of executions at once.
  */
-function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll') {
+function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll', clock: Clock) {
 	const keyPrefix = deduplicationScope(context);
 	const item = (event: EsiLeapEvent): INodeExecutionData => ({
 		json: event as unknown as IDataObject,
@@ -169,10 +163,7 @@ function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll')
 	const settled = async (waitMs: number) => {
 		const batch = pending;
 		pending = [];
-		let timer: ReturnType<typeof setTimeout> | undefined;
-		const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
-		await Promise.race([Promise.all(batch), timeout]);
-		clearTimeout(timer);
+		await settlesWithin(clock, Promise.all(batch), waitMs);
 	};
 	return { deliver, settled };
 }
@@ -212,7 +203,8 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	const manual = this.getMode() === 'manual';
 	const logger = triggerLogger(this);
 	const scheduler: { current?: PollScheduler } = {};
-	const delivery = makeDeliver(this, history.executionPer);
+	const clock = n8nClock();
+	const delivery = makeDeliver(this, history.executionPer, clock);
 
 	const poller = new HistoryPoller({
 		client: createEsiLeapClient(esiLeapApiTransport(this)),
@@ -227,6 +219,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 		leaseDetails: history.leaseDetails,
 		includeRaw: shared.includeRaw,
 		limits: { graceMs: history.graceMs, maxEventsPerPoll: history.maxEventsPerPoll },
+		now: clock.now,
 		deliver: delivery.deliver,
 		isStopped: () => scheduler.current?.isStopped ?? false,
 		logger,
@@ -269,6 +262,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 
 	scheduler.current = new PollScheduler({
 		intervalMs: history.intervalMs,
+		clock,
 		run: async () => {
 			const outcome = await poller.poll().then(
 				(report) => report,

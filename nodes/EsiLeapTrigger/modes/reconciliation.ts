@@ -12,6 +12,7 @@ import {
 	type HistoryLogger,
 } from '../../core/history/poller';
 import { toNodeError } from '../../shared/errors';
+import { n8nClock } from '../../shared/clock';
 import { esiLeapApiTransport } from '../../shared/transport';
 import { canSaveFailedExecution } from '../context';
 import type { SharedParameters } from '../description';
@@ -141,6 +142,7 @@ export async function startReconciliation(
 
 	scheduler.current = new PollScheduler({
 		intervalMs,
+		clock: n8nClock(),
 		run: async () => {
 			const outcome = await reconciler.pass().then(
 				(report) => report,

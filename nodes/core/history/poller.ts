@@ -28,6 +28,7 @@ import {
 	type RestLease,
 } from '../events/normalize';
 import type { EsiLeapEvent, ShortEventType } from '../events/types';
+import { settlesWithin, sleepUnlessAborted, type Clock } from '../clock';
 import { KeepBest } from './keepBest';
 import {
 	advanceCursor,
@@ -435,20 +436,25 @@ export interface PollSchedulerOptions {
 	run(): Promise<'more' | unknown>;
 	/** Default 0: drain a backlog as fast as n8n takes the executions. */
 	catchUpDelayMs?: number;
+	/** The time and the sleep between runs (n8n's sleep in the node, nodes/shared/clock.ts). */
+	clock: Clock;
 }
 
 /**
  * Runs `run` every `intervalMs`, measured from the end of the previous run, so polls never
- * overlap however slow ESI is. One timer at a time; stop() clears it and waits for the run in
- * flight.
+ * overlap however slow ESI is. One loop with one sleep at a time; stop() aborts the sleep and
+ * waits for the run in flight.
  */
 export class PollScheduler {
-	private timer: ReturnType<typeof setTimeout> | undefined;
-	private timerDueAt = Infinity;
+	/** When the next run is due (epoch ms); Infinity while a run is in flight or after stop. */
+	private dueAt = Infinity;
+	/** Aborts the current sleep: stop(), or runWithin() moving the due time forward. */
+	private wake: AbortController | undefined;
 	private inFlight: Promise<void> | undefined;
 	/** A run asked for while one was in flight: the delay after it finishes. */
 	private requestedDelayMs: number | undefined;
 	private stopped = false;
+	private loop: Promise<void> | undefined;
 
 	constructor(private readonly options: PollSchedulerOptions) {}
 
@@ -458,24 +464,20 @@ export class PollScheduler {
 
 	start(firstDelayMs = 0): void {
 		this.stopped = false;
-		this.schedule(firstDelayMs);
+		this.dueAt = this.options.clock.now() + firstDelayMs;
+		this.loop ??= this.runLoop().finally(() => {
+			this.loop = undefined;
+		});
 	}
 
 	/** Resolves true when no poll is running any more, false when `waitMs` ran out first. */
 	async stop(waitMs: number): Promise<boolean> {
 		this.stopped = true;
-		if (this.timer !== undefined) clearTimeout(this.timer);
-		this.timer = undefined;
-		this.timerDueAt = Infinity;
+		this.dueAt = Infinity;
+		this.wake?.abort();
 		const running = this.inFlight;
 		if (!running) return true;
-		let giveUp: ReturnType<typeof setTimeout> | undefined;
-		const timedOut = new Promise<false>((resolve) => {
-			giveUp = setTimeout(() => resolve(false), waitMs);
-		});
-		const finished = await Promise.race([running.then(() => true as const), timedOut]);
-		clearTimeout(giveUp);
-		return finished;
+		return await settlesWithin(this.options.clock, running, waitMs);
 	}
 
 	/**
@@ -489,32 +491,35 @@ export class PollScheduler {
 			this.requestedDelayMs = Math.min(this.requestedDelayMs ?? Infinity, delayMs);
 			return;
 		}
-		if (Date.now() + delayMs >= this.timerDueAt) return;
-		if (this.timer !== undefined) clearTimeout(this.timer);
-		this.schedule(delayMs);
+		const dueAt = this.options.clock.now() + delayMs;
+		if (dueAt >= this.dueAt) return;
+		this.dueAt = dueAt;
+		this.wake?.abort();
 	}
 
-	private schedule(delayMs: number): void {
-		if (this.stopped) return;
-		this.timerDueAt = Date.now() + delayMs;
-		this.timer = setTimeout(() => {
-			this.timer = undefined;
-			this.timerDueAt = Infinity;
+	private async runLoop(): Promise<void> {
+		const { clock } = this.options;
+		while (!this.stopped) {
+			// Every run follows a sleep, a 0 ms one too, so start() returns before the first run.
+			const wake = new AbortController();
+			this.wake = wake;
+			const slept = await sleepUnlessAborted(clock, this.dueAt - clock.now(), wake.signal);
+			this.wake = undefined;
+			// Aborted: stop(), or runWithin() moved the due time; the loop looks at both again.
+			if (!slept || this.stopped) continue;
+			this.dueAt = Infinity;
 			let next = this.options.intervalMs;
-			this.inFlight = this.options
-				.run()
-				.then(
-					(outcome) => {
-						if (outcome === 'more') next = this.options.catchUpDelayMs ?? 0;
-					},
-					() => undefined,
-				)
-				.finally(() => {
-					this.inFlight = undefined;
-					if (this.requestedDelayMs !== undefined) next = Math.min(next, this.requestedDelayMs);
-					this.requestedDelayMs = undefined;
-					this.schedule(next);
-				});
-		}, delayMs);
+			this.inFlight = this.options.run().then(
+				(outcome) => {
+					if (outcome === 'more') next = this.options.catchUpDelayMs ?? 0;
+				},
+				() => undefined,
+			);
+			await this.inFlight;
+			this.inFlight = undefined;
+			if (this.requestedDelayMs !== undefined) next = Math.min(next, this.requestedDelayMs);
+			this.requestedDelayMs = undefined;
+			this.dueAt = clock.now() + next;
+		}
 	}
 }

@@ -34,6 +34,7 @@ import {
 } from '../../../nodes/core/bus/reconcile';
 import { loadCapture, REAL_FIXTURES } from '../../helpers/fixtures';
 import { seededRandom } from '../../helpers/seededRandom';
+import { timerClock } from '../../helpers/clock';
 
 const SETTLE = 60_000;
 const LIMITS: Partial<LedgerLimits> = { settleMs: SETTLE, graceMs: 120_000 };
@@ -568,6 +569,7 @@ describe('PollScheduler.runWithin (reconcile on reconnect)', () => {
 			const runs: number[] = [];
 			let release: (() => void) | undefined;
 			const scheduler = new PollScheduler({
+				clock: timerClock,
 				intervalMs: 300_000,
 				run: async () => {
 					runs.push(Date.now());

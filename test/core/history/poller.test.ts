@@ -18,6 +18,7 @@ import {
 	type HistoryPollerOptions,
 	type StoredCursor,
 } from '../../../nodes/core/history/poller';
+import { timerClock } from '../../helpers/clock';
 
 const LEASE = '57a46b26-b83b-4b10-a983-7179a79b3190';
 
@@ -476,6 +477,7 @@ describe('PollScheduler', () => {
 		let maxRunning = 0;
 		const starts: number[] = [];
 		const scheduler = new PollScheduler({
+			clock: timerClock,
 			intervalMs: 100,
 			run: async () => {
 				running++;
@@ -498,6 +500,7 @@ describe('PollScheduler', () => {
 		const backlog = ['more', 'more', undefined, undefined];
 		const starts: number[] = [];
 		const scheduler = new PollScheduler({
+			clock: timerClock,
 			intervalMs: 1_000,
 			catchUpDelayMs: 10,
 			run: async () => {
@@ -516,6 +519,7 @@ describe('PollScheduler', () => {
 		vi.useFakeTimers();
 		let finished = 0;
 		const scheduler = new PollScheduler({
+			clock: timerClock,
 			intervalMs: 50,
 			run: async () => {
 				await new Promise((resolve) => setTimeout(resolve, 200));
@@ -535,6 +539,7 @@ describe('PollScheduler', () => {
 		vi.useFakeTimers();
 		let runs = 0;
 		const scheduler = new PollScheduler({
+			clock: timerClock,
 			intervalMs: 50,
 			run: async () => {
 				runs++;

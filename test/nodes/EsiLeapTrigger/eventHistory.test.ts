@@ -356,35 +356,50 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		await fromId.http.close();
 	});
 
-	it('refuses a Poll Interval under the 5 s floor (the test suite lowers it; here it is the real one)', async () => {
-		const lowered = process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS;
-		delete process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS;
-		try {
-			for (const tooShort of [0.01, 1, 4.99]) {
-				const trigger = createHistoryTrigger({
-					emulator,
-					parameters: { pollIntervalSeconds: tooShort },
-				});
-				const error = await trigger.activate().catch((caught: unknown) => caught);
-				await trigger.http.close();
-				expect(error).toBeInstanceOf(NodeOperationError);
-				expect((error as Error).message).toBe(
-					`Poll Interval (Seconds) must be at least 5, got ${tooShort}`,
-				);
-			}
-			const polls = emulator.control.requestLog.length;
-			const atFloor = createHistoryTrigger({ emulator, parameters: { pollIntervalSeconds: 5 } });
-			running.push(atFloor);
-			await atFloor.activate();
-			expect(emulator.control.requestLog.length).toBeGreaterThan(polls);
-			// The editor refuses the same values (n8n's minValue).
-			const { EsiLeapTrigger } = await import('../../../nodes/EsiLeapTrigger/EsiLeapTrigger.node');
-			const field = new EsiLeapTrigger().description.properties.find(
-				(property) => property.name === 'pollIntervalSeconds',
+	it('refuses a Poll Interval under the 5 s floor (the other tests lower it through the test context; here it is the real one)', async () => {
+		for (const tooShort of [0.01, 1, 4.99]) {
+			const trigger = createHistoryTrigger({
+				emulator,
+				parameters: { pollIntervalSeconds: tooShort },
+				minPollIntervalSeconds: null,
+			});
+			const error = await trigger.activate().catch((caught: unknown) => caught);
+			await trigger.http.close();
+			expect(error).toBeInstanceOf(NodeOperationError);
+			expect((error as Error).message).toBe(
+				`Poll Interval (Seconds) must be at least 5, got ${tooShort}`,
 			);
-			expect(field?.typeOptions?.minValue).toBe(5);
+		}
+		const polls = emulator.control.requestLog.length;
+		const atFloor = createHistoryTrigger({
+			emulator,
+			parameters: { pollIntervalSeconds: 5 },
+			minPollIntervalSeconds: null,
+		});
+		running.push(atFloor);
+		await atFloor.activate();
+		expect(emulator.control.requestLog.length).toBeGreaterThan(polls);
+		// The editor refuses the same values (n8n's minValue).
+		const { EsiLeapTrigger } = await import('../../../nodes/EsiLeapTrigger/EsiLeapTrigger.node');
+		const field = new EsiLeapTrigger().description.properties.find(
+			(property) => property.name === 'pollIntervalSeconds',
+		);
+		expect(field?.typeOptions?.minValue).toBe(5);
+	});
+
+	it('reads no environment variable for the floor: ESI_LEAP_MIN_POLL_INTERVAL_SECONDS no longer lowers it', async () => {
+		process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS = '0.01';
+		try {
+			const trigger = createHistoryTrigger({
+				emulator,
+				parameters: { pollIntervalSeconds: 1 },
+				minPollIntervalSeconds: null,
+			});
+			const error = await trigger.activate().catch((caught: unknown) => caught);
+			await trigger.http.close();
+			expect((error as Error).message).toBe('Poll Interval (Seconds) must be at least 5, got 1');
 		} finally {
-			process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS = lowered;
+			delete process.env.ESI_LEAP_MIN_POLL_INTERVAL_SECONDS;
 		}
 	});
 });
