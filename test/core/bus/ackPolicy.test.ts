@@ -44,7 +44,37 @@ describe('decide', () => {
 	});
 });
 
+describe('decide: the reasons that go into the log and the dead-letter record', () => {
+	it('names what went wrong, with the error text, and counts the retries when giving up', () => {
+		const failed = { kind: 'failed', error: 'HTTP 502 from the API' } as const;
+		expect(decide(failed, 0, onSuccess)).toEqual({
+			action: 'retry',
+			attempt: 1,
+			reason: 'execution failed: HTTP 502 from the API',
+		});
+		expect(decide(failed, 2, onSuccess)).toEqual({
+			action: 'deadLetter',
+			reason: 'execution failed: HTTP 502 from the API (after 2 retries)',
+		});
+		expect(decide({ kind: 'notStarted', error: 'workflow inactive' }, 1, onFinish)).toEqual({
+			action: 'retry',
+			attempt: 2,
+			reason: 'execution not started: workflow inactive',
+		});
+		expect(decide({ kind: 'timedOut' }, 2, onSuccess)).toEqual({
+			action: 'deadLetter',
+			reason: 'no completion signal within the ack timeout (after 2 retries)',
+		});
+	});
+});
+
 describe('retriesSoFar', () => {
+	it('reads the count from the x-esi-leap-retries header, the name copies already queued carry', () => {
+		// A wire contract: retried copies wait in queues across restarts and upgrades.
+		expect(retriesSoFar({ 'x-esi-leap-retries': 4 })).toBe(4);
+		expect(retriesSoFar({ 'x-retries': 4 })).toBe(0);
+	});
+
 	it('reads our header and ignores junk', () => {
 		expect(retriesSoFar({})).toBe(0);
 		expect(retriesSoFar({ [RETRY_HEADER]: 3 })).toBe(3);
