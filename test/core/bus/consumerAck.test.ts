@@ -1,0 +1,385 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
+import type { MessageProperties } from '../../../nodes/core/bus/broker';
+import { BusConsumer } from '../../../nodes/core/bus/consumer';
+import type { BusLogger, ConsumerOptions, DeliveryInfo } from '../../../nodes/core/bus/consumer';
+import { planTopology } from '../../../nodes/core/bus/topology';
+import { compileSelection } from '../../../nodes/core/events/filters';
+import { SHORT_EVENT_TYPES } from '../../../nodes/core/events/types';
+import type { EsiLeapEvent } from '../../../nodes/core/events/types';
+import { captureProperties, FakeBroker, type FakeChannel } from '../../helpers/fakeBroker';
+import { loadCapture } from '../../helpers/fixtures';
+import { deferred } from '../../helpers/objects';
+
+/**
+ * The ack path of the consumer (where a message is acked, republished for a retry or
+ * dead-lettered) on an in-memory broker: what goes back to the broker for each outcome. The same
+ * paths on a real RabbitMQ: test/integration/busConsumer.test.ts.
+ */
+const capture = loadCapture('amqp-lease-fulfill-end');
+const QUEUE = 'n8n-esi-leap.wf.node';
+const DEAD = `${QUEUE}.dead`;
+const NOW = Date.parse('2026-12-01T12:00:00.000Z');
+/** Where ESI Leap published the message, kept on every copy. */
+const ORIGIN = {
+	'x-esi-leap-original-exchange': 'openstack',
+	'x-esi-leap-original-routing-key': capture.amqp.routing_key,
+};
+const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+let consumer: BusConsumer | undefined;
+afterEach(async () => {
+	await consumer?.close(100);
+	consumer = undefined;
+});
+
+type Deliver = (event: EsiLeapEvent, delivery: DeliveryInfo) => Promise<ExecutionOutcome>;
+
+async function start(
+	deliver: Deliver,
+	extra: Partial<ConsumerOptions> = {},
+	retryDelaysMs?: number[],
+) {
+	const broker = new FakeBroker();
+	const deliveries: DeliveryInfo[] = [];
+	consumer = new BusConsumer({
+		connect: broker.connect,
+		topology: planTopology({
+			exchange: 'openstack',
+			topic: 'esi_leap_versioned_notifications',
+			priorities: ['info', 'error'],
+			queue: { kind: 'own', name: QUEUE },
+			exchangeMode: 'passive',
+			retryDelaysMs,
+		}),
+		prefetch: 10,
+		policy: { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'retry', retryDelaysMs },
+		ackTimeoutMs: 10_000,
+		select: compileSelection({ events: SHORT_EVENT_TYPES }),
+		includeRaw: false,
+		deliver: (event, delivery) => {
+			deliveries.push(delivery);
+			return deliver(event, delivery);
+		},
+		logger: quietLogger,
+		backoff: { initialMs: 1, maxMs: 2 },
+		now: () => NOW,
+		...extra,
+	});
+	await consumer.start();
+	const channel = broker.current;
+	const send = (headers: Record<string, unknown> = {}, body = capture.body) =>
+		channel.deliver(body, captureProperties(capture, headers), capture.amqp.routing_key);
+	const settled = () => vi.waitFor(() => expect(consumer!.inFlightCount).toBe(0));
+	return { broker, channel, send, settled, deliveries, stats: consumer.stats };
+}
+
+/** The one message the consumer published: to `queue` via the default exchange, body unchanged. */
+function onlyCopy(channel: FakeChannel, queue: string, body = capture.body): MessageProperties {
+	expect(channel.published.map((message) => [message.exchange, message.routingKey])).toEqual([
+		['', queue],
+	]);
+	expect(channel.published[0].body.equals(body)).toBe(true);
+	return channel.published[0].properties;
+}
+
+const outcome =
+	(result: ExecutionOutcome): Deliver =>
+	async () =>
+		result;
+
+describe('BusConsumer ack path', () => {
+	it('acks a succeeded execution on the delivering channel and publishes nothing', async () => {
+		const { channel, send, settled, deliveries, stats } = await start(
+			outcome({ kind: 'succeeded' }),
+		);
+		const tag = send();
+		await settled();
+		expect(channel.acks).toEqual([tag]);
+		expect(channel.published).toEqual([]);
+		expect(deliveries).toEqual([{ awaitOutcome: true, attempt: 0 }]);
+		expect(stats).toMatchObject({ received: 1, emitted: 1, acked: 1, retried: 0, deadLettered: 0 });
+	});
+
+	it('acks a duplicate that n8n skipped', async () => {
+		const { channel, send, settled } = await start(outcome({ kind: 'duplicate' }));
+		const tag = send();
+		await settled();
+		expect(channel.acks).toEqual([tag]);
+		expect(channel.published).toEqual([]);
+	});
+
+	it('retries a failed execution as a byte-exact copy at the tail of the queue counting x-esi-leap-retries, then acks the original', async () => {
+		const { channel, send, settled, stats } = await start(
+			outcome({ kind: 'failed', error: 'boom' }),
+		);
+		const tag = send({ 'x-custom': 'kept' });
+		await settled();
+		const copy = onlyCopy(channel, QUEUE);
+		expect(copy.contentType).toBe('application/json');
+		expect(copy.expiration).toBeUndefined();
+		expect(copy.headers).toEqual({
+			'x-custom': 'kept',
+			...ORIGIN,
+			'x-esi-leap-retries': 1,
+		});
+		expect(channel.acks).toEqual([tag]);
+		expect(stats).toMatchObject({ acked: 1, retried: 1, deadLettered: 0 });
+	});
+
+	it('hands the retry count to the workflow and keeps the original origin on later retries', async () => {
+		const { channel, send, settled, deliveries } = await start(
+			outcome({ kind: 'failed', error: 'boom' }),
+		);
+		send({
+			'x-esi-leap-retries': 1,
+			'x-esi-leap-original-exchange': 'openstack',
+			'x-esi-leap-original-routing-key': 'esi_leap_versioned_notifications.error',
+		});
+		await settled();
+		expect(deliveries).toEqual([{ awaitOutcome: true, attempt: 1 }]);
+		expect(channel.published[0].properties.headers).toEqual({
+			'x-esi-leap-original-exchange': 'openstack',
+			'x-esi-leap-original-routing-key': 'esi_leap_versioned_notifications.error',
+			'x-esi-leap-retries': 2,
+		});
+	});
+
+	it('dead-letters after the last retry with kind, reason, origin and time, then acks', async () => {
+		const { channel, send, settled, stats } = await start(
+			outcome({ kind: 'failed', error: 'boom' }),
+		);
+		const tag = send({ 'x-esi-leap-retries': 2 });
+		await settled();
+		expect(onlyCopy(channel, DEAD).headers).toEqual({
+			'x-esi-leap-retries': 2,
+			'x-esi-leap-dead-letter-kind': 'failed',
+			'x-esi-leap-dead-letter-reason': 'execution failed: boom (after 2 retries)',
+			...ORIGIN,
+			'x-esi-leap-dead-lettered-at': '2026-12-01T12:00:00.000Z',
+		});
+		expect(channel.acks).toEqual([tag]);
+		expect(stats).toMatchObject({ acked: 1, retried: 0, deadLettered: 1 });
+	});
+
+	it('keeps a dead-letter reason within 500 characters', async () => {
+		const { channel, send, settled } = await start(
+			outcome({ kind: 'failed', error: 'x'.repeat(600) }),
+		);
+		send({ 'x-esi-leap-retries': 2 });
+		await settled();
+		const reason = channel.published[0].properties.headers['x-esi-leap-dead-letter-reason'];
+		expect(reason).toBe(`execution failed: ${'x'.repeat(482)}`);
+	});
+
+	it('acks a failed execution without a retry when acking after the execution finishes', async () => {
+		const { channel, send, settled } = await start(outcome({ kind: 'failed', error: 'boom' }), {
+			policy: { mode: 'executionFinishes', maxRetries: 2, onTimeout: 'retry' },
+		});
+		const tag = send();
+		await settled();
+		expect(channel.acks).toEqual([tag]);
+		expect(channel.published).toEqual([]);
+	});
+
+	it('retries an execution n8n could not start, with the error as the reason', async () => {
+		const { channel, send, settled } = await start(
+			async () => {
+				throw new Error('workflow is not active');
+			},
+			{ policy: { mode: 'executionFinishes', maxRetries: 0, onTimeout: 'retry' } },
+		);
+		send();
+		await settled();
+		expect(channel.published.map((message) => message.routingKey)).toEqual([DEAD]);
+		expect(channel.published[0].properties.headers['x-esi-leap-dead-letter-reason']).toBe(
+			'execution not started: workflow is not active (after 0 retries)',
+		);
+	});
+
+	it('in immediately mode acks before the execution ends and never waits for it', async () => {
+		const never = deferred<ExecutionOutcome>();
+		const { channel, send, settled, deliveries } = await start(() => never.promise, {
+			policy: { mode: 'immediately', maxRetries: 2, onTimeout: 'retry' },
+		});
+		const tag = send({ 'x-esi-leap-retries': 1 });
+		await settled();
+		expect(channel.acks).toEqual([tag]);
+		expect(deliveries).toEqual([{ awaitOutcome: false, attempt: 1 }]);
+	});
+
+	it('in immediately mode an execution that could not start is not retried (already acked)', async () => {
+		const { channel, send, settled, stats } = await start(
+			async () => {
+				throw new Error('no');
+			},
+			{ policy: { mode: 'immediately', maxRetries: 2, onTimeout: 'retry' } },
+		);
+		const tag = send();
+		await settled();
+		await new Promise((resolve) => setImmediate(resolve));
+		expect(channel.acks).toEqual([tag]);
+		expect(channel.published).toEqual([]);
+		expect(stats.retried).toBe(0);
+	});
+
+	it('on a lost completion signal retries or acks as onTimeout says', async () => {
+		const never = () => new Promise<ExecutionOutcome>(() => undefined);
+		const retrying = await start(never, { ackTimeoutMs: 20 });
+		retrying.send();
+		await retrying.settled();
+		expect(retrying.stats.timedOut).toBe(1);
+		expect(retrying.channel.published[0].properties.headers['x-esi-leap-retries']).toBe(1);
+		await consumer!.close(100);
+
+		const acking = await start(never, {
+			ackTimeoutMs: 20,
+			policy: { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'ack' },
+		});
+		const tag = acking.send();
+		await acking.settled();
+		expect(acking.channel.acks).toEqual([tag]);
+		expect(acking.channel.published).toEqual([]);
+	});
+
+	it('dead-letters a malformed message at once, byte for byte, without running the workflow', async () => {
+		const reports: unknown[] = [];
+		const { channel, send, settled, deliveries, stats } = await start(
+			outcome({ kind: 'succeeded' }),
+			{
+				onMalformed: (report) => reports.push(report),
+			},
+		);
+		const body = Buffer.from('{"oslo.version": "2.0", "oslo.message": "{not json"}');
+		const tag = send({}, body);
+		await settled();
+		expect(deliveries).toEqual([]);
+		expect(onlyCopy(channel, DEAD, body).headers['x-esi-leap-dead-letter-kind']).toBe('malformed');
+		expect(channel.acks).toEqual([tag]);
+		expect(stats).toMatchObject({ malformed: 1, deadLettered: 1, acked: 1 });
+		expect(reports).toMatchObject([{ deadLetterQueue: DEAD, bodyBytes: body.length }]);
+	});
+
+	it('acks without running an event the selection leaves out', async () => {
+		const { channel, send, settled, deliveries, stats } = await start(
+			outcome({ kind: 'succeeded' }),
+			{
+				select: () => false,
+			},
+		);
+		const tag = send();
+		await settled();
+		expect(deliveries).toEqual([]);
+		expect(channel.acks).toEqual([tag]);
+		expect(stats.filtered).toBe(1);
+	});
+
+	it('sends a retry to the retry queue of its delay, declared on first use, with the delay as expiration', async () => {
+		const { channel, send, settled } = await start(
+			outcome({ kind: 'failed', error: 'boom' }),
+			{},
+			[10_000, 60_000],
+		);
+		for (const retries of [0, 0, 1]) {
+			send({ 'x-esi-leap-retries': retries });
+			await settled();
+		}
+		expect(channel.published.map((message) => message.routingKey)).toEqual([
+			`${QUEUE}.retry.10s`,
+			`${QUEUE}.retry.10s`,
+			`${QUEUE}.retry.60s`,
+		]);
+		expect(channel.published.map((message) => message.properties.expiration)).toEqual([
+			'10000',
+			'10000',
+			'60000',
+		]);
+		expect(channel.published.every((message) => message.properties.deliveryMode === 2)).toBe(true);
+		expect(channel.declaredQueues.filter((name) => name.includes('.retry.'))).toEqual([
+			`${QUEUE}.retry.10s`,
+			`${QUEUE}.retry.60s`,
+		]);
+		expect(channel.acks).toHaveLength(3);
+	});
+
+	it('when the broker refuses a retry queue, the message is not acked and later retries go straight back to the queue', async () => {
+		const failing = outcome({ kind: 'failed', error: 'boom' });
+		const started = await start(failing, {}, [10_000]);
+		started.broker.refusedQueues.add(`${QUEUE}.retry.10s`);
+		const first = started.channel;
+		started.send();
+		await started.settled();
+		expect(first.acks).toEqual([]);
+		expect(first.published).toEqual([]);
+
+		await vi.waitFor(() => expect(consumer!.stats.reconnects).toBe(1));
+		const second = started.broker.current;
+		const tag = second.deliver(
+			capture.body,
+			captureProperties(capture, {}),
+			capture.amqp.routing_key,
+		);
+		await started.settled();
+		expect(
+			second.published.map((message) => [message.routingKey, message.properties.expiration]),
+		).toEqual([[QUEUE, undefined]]);
+		expect(second.acks).toEqual([tag]);
+	});
+
+	it('acks only on the channel that delivered: an outcome after that channel died is dropped, and the next channel acks only its own', async () => {
+		const running: Array<ReturnType<typeof deferred<ExecutionOutcome>>> = [];
+		const started = await start(() => {
+			const execution = deferred<ExecutionOutcome>();
+			running.push(execution);
+			return execution.promise;
+		});
+		const first = started.channel;
+		started.send();
+		await vi.waitFor(() => expect(running).toHaveLength(1));
+		first.die(new Error('connection reset'));
+		await vi.waitFor(() => expect(consumer!.stats.reconnects).toBe(1));
+		const second = started.broker.current;
+		expect(second).not.toBe(first);
+		// The new channel's first delivery has the same tag (1) as the dead channel's message.
+		const tag = second.deliver(
+			capture.body,
+			captureProperties(capture, {}),
+			capture.amqp.routing_key,
+		);
+		expect(tag).toBe(1);
+		await vi.waitFor(() => expect(running).toHaveLength(2));
+
+		running[0].resolve({ kind: 'succeeded' });
+		await vi.waitFor(() => expect(consumer!.stats.orphaned).toBe(1));
+		expect(first.acks).toEqual([]);
+		expect(second.acks).toEqual([]);
+
+		running[1].resolve({ kind: 'succeeded' });
+		await started.settled();
+		expect(second.acks).toEqual([1]);
+		expect(started.stats.acked).toBe(1);
+	});
+
+	it('a retry whose channel died before the outcome is neither republished nor acked', async () => {
+		const execution = deferred<ExecutionOutcome>();
+		const started = await start(() => execution.promise);
+		started.send();
+		await vi.waitFor(() => expect(started.deliveries).toHaveLength(1));
+		started.channel.die();
+		execution.resolve({ kind: 'failed', error: 'boom' });
+		await vi.waitFor(() => expect(consumer!.stats.orphaned).toBe(1));
+		expect(started.broker.channels.flatMap((channel) => channel.published)).toEqual([]);
+		expect(started.broker.channels.flatMap((channel) => channel.acks)).toEqual([]);
+	});
+
+	it('does not ack when the copy of a retry or a dead letter could not be published', async () => {
+		const started = await start(outcome({ kind: 'failed', error: 'boom' }));
+		started.broker.failPublish = true;
+		started.send();
+		started.send({ 'x-esi-leap-retries': 2 });
+		await started.settled();
+		expect(started.channel.acks).toEqual([]);
+		expect(started.stats).toMatchObject({ acked: 0, retried: 0, deadLettered: 0 });
+	});
+});

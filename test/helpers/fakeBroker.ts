@@ -1,0 +1,174 @@
+import type {
+	BrokerChannel,
+	BrokerConnection,
+	BrokerMessage,
+	CloseListener,
+	MessageProperties,
+	QueueInfo,
+} from '../../nodes/core/bus/broker';
+import type { AmqpCapture } from './fixtures';
+
+/**
+ * An in-memory broker behind the consumer's broker port (broker.ts), for unit tests of what the
+ * consumer sends back: acks, republished copies and dead letters, per channel. It follows
+ * RabbitMQ where the consumer depends on it: delivery tags count from 1 on every channel, a
+ * refused declare closes its channel (with the connection's close following in the consumer),
+ * and a channel's close listeners run once with the error. The real-broker behaviour is proven
+ * in test/integration/busConsumer.test.ts.
+ */
+export interface Published {
+	exchange: string;
+	routingKey: string;
+	body: Buffer;
+	properties: MessageProperties;
+}
+
+export class FakeChannel implements BrokerChannel {
+	readonly acks: number[] = [];
+	readonly nacks: number[] = [];
+	readonly published: Published[] = [];
+	readonly declaredQueues: string[] = [];
+	closed = false;
+	private nextTag = 1;
+	private onMessage: ((message: BrokerMessage | null) => void) | null = null;
+	private readonly closeListeners: CloseListener[] = [];
+
+	constructor(
+		readonly id: number,
+		private readonly broker: FakeBroker,
+	) {}
+
+	/** Delivers a message to this channel's consumer; returns its delivery tag. */
+	deliver(body: Buffer, properties: MessageProperties, routingKey: string): number {
+		if (!this.onMessage) throw new Error(`channel #${this.id} has no consumer`);
+		const deliveryTag = this.nextTag++;
+		this.onMessage({
+			body,
+			deliveryTag,
+			redelivered: false,
+			exchange: 'openstack',
+			routingKey,
+			properties,
+		});
+		return deliveryTag;
+	}
+
+	/** The broker closes the channel (connection lost, channel error). */
+	die(error = new Error('CHANNEL_ERROR - closed by the test')): void {
+		if (this.closed) return;
+		this.closed = true;
+		for (const listener of this.closeListeners.splice(0)) listener(error);
+	}
+
+	async checkExchange(): Promise<void> {}
+	async declareOsloExchange(): Promise<void> {}
+	async deleteExchange(): Promise<void> {}
+	async declareQueue(name: string): Promise<QueueInfo> {
+		if (this.broker.refusedQueues.has(name)) {
+			const error = Object.assign(
+				new Error(`PRECONDITION_FAILED - inequivalent arg for '${name}'`),
+				{
+					code: 406,
+				},
+			);
+			this.die(error);
+			throw error;
+		}
+		this.declaredQueues.push(name);
+		return { queue: name, messageCount: 0, consumerCount: 0 };
+	}
+	async checkQueue(name: string): Promise<QueueInfo> {
+		return { queue: name, messageCount: 0, consumerCount: 0 };
+	}
+	async bindQueue(): Promise<void> {}
+	async unbindQueue(): Promise<void> {}
+	async prefetch(): Promise<void> {}
+	async consume(_queue: string, onMessage: (message: BrokerMessage | null) => void) {
+		this.onMessage = onMessage;
+		return `consumer-${this.id}`;
+	}
+	async cancel(): Promise<void> {
+		this.onMessage = null;
+	}
+	ack(deliveryTag: number): void {
+		if (this.closed) throw new Error(`ack on closed channel #${this.id}`);
+		this.acks.push(deliveryTag);
+	}
+	nack(deliveryTag: number): void {
+		this.nacks.push(deliveryTag);
+	}
+	async publish(
+		exchange: string,
+		routingKey: string,
+		body: Buffer,
+		properties: MessageProperties,
+	): Promise<void> {
+		if (this.broker.failPublish) {
+			this.die();
+			throw new Error('channel closed before the broker confirmed the message');
+		}
+		this.published.push({ exchange, routingKey, body: Buffer.from(body), properties });
+	}
+	async get(): Promise<false> {
+		return false;
+	}
+	async close(): Promise<void> {
+		this.die(undefined);
+	}
+	onClose(listener: CloseListener): void {
+		this.closeListeners.push(listener);
+	}
+}
+
+class FakeConnection implements BrokerConnection {
+	private readonly listeners: CloseListener[] = [];
+	private closed = false;
+
+	constructor(private readonly broker: FakeBroker) {}
+
+	async createChannel(): Promise<BrokerChannel> {
+		const channel = new FakeChannel(this.broker.channels.length + 1, this.broker);
+		this.broker.channels.push(channel);
+		return channel;
+	}
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		for (const listener of this.listeners.splice(0)) listener();
+	}
+	onClose(listener: CloseListener): void {
+		this.listeners.push(listener);
+	}
+}
+
+export class FakeBroker {
+	readonly channels: FakeChannel[] = [];
+	/** Queues whose declare the broker refuses (it closes the channel, as RabbitMQ does). */
+	readonly refusedQueues = new Set<string>();
+	/** Every publish fails and closes its channel. */
+	failPublish = false;
+
+	readonly connect = async (): Promise<BrokerConnection> => new FakeConnection(this);
+
+	/** The channel the consumer consumes on now (the last one it opened). */
+	get current(): FakeChannel {
+		const channel = this.channels.at(-1);
+		if (!channel) throw new Error('no channel opened yet');
+		return channel;
+	}
+}
+
+/** A capture's basic properties as the consumer's broker port carries them. */
+export function captureProperties(
+	capture: AmqpCapture,
+	headers: Record<string, unknown> = capture.amqp.properties.headers,
+): MessageProperties {
+	const properties = capture.amqp.properties;
+	return {
+		contentType: properties.content_type ?? undefined,
+		contentEncoding: properties.content_encoding ?? undefined,
+		headers,
+		deliveryMode: properties.delivery_mode ?? undefined,
+		priority: properties.priority ?? undefined,
+	};
+}
