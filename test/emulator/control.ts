@@ -89,8 +89,22 @@ export interface EmulatorControl {
 	/** Appends `count` event rows quickly (history backlogs); returns the id range. */
 	seedEvents(count: number, options?: SeedEventsOptions): { firstId: number; lastId: number };
 	runLifecycle(options?: LifecycleOptions): Promise<LifecycleResult>;
+	/**
+	 * Runs `action` right after the emulator has answered the next ESI request whose path starts
+	 * with `pathPrefix`, before it reads the next one: e.g. revoke every token in the middle of a
+	 * poll, between its GET /v1/events and the lease lookups that follow.
+	 */
+	afterNextRequest(pathPrefix: string, action: () => void): void;
 	/** Requests the ESI port answered, oldest first (method, path with query, status). */
 	readonly requestLog: Array<{ method: string; path: string; status: number }>;
+	/** Requests the Keystone port answered, oldest first; logins are `POST /v3/auth/tokens`. */
+	readonly keystoneLog: Array<{ method: string; path: string; status: number }>;
+}
+
+/** One-shot hooks run after an answered ESI request (see EmulatorControl.afterNextRequest). */
+export interface AfterRequestHook {
+	pathPrefix: string;
+	action: () => void;
 }
 
 export interface ControlDeps {
@@ -99,6 +113,8 @@ export interface ControlDeps {
 	tokens: TokenStore;
 	failures: FailureRule[];
 	requestLog: Array<{ method: string; path: string; status: number }>;
+	keystoneLog: Array<{ method: string; path: string; status: number }>;
+	afterRequest: AfterRequestHook[];
 	/** Runs an ESI request as the given user, through the real handler. */
 	callAs(role: Role, method: string, path: string, body?: unknown): Promise<Reply>;
 }
@@ -262,7 +278,11 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 				events: db.events.filter((row) => row.id >= firstEventId && row.objectUuid === lease.uuid),
 			};
 		},
+		afterNextRequest(pathPrefix, action) {
+			deps.afterRequest.push({ pathPrefix, action });
+		},
 		requestLog: deps.requestLog,
+		keystoneLog: deps.keystoneLog,
 	};
 	return control;
 }

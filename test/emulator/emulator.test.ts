@@ -119,6 +119,20 @@ describe('keystone', () => {
 		emulator.control.expireAllTokens();
 		expect((await esi(fresh, 'GET', '/v1/events')).status).toBe(401);
 	});
+
+	it('logs Keystone logins, and runs an after-request action once the request is answered', async () => {
+		const before = emulator.control.keystoneLog.length;
+		const { token } = await passwordToken('lessee');
+		await requestToken({ identity: { methods: ['password'], password: { user: { name: 'x' } } } });
+		expect(emulator.control.keystoneLog.slice(before)).toEqual([
+			{ method: 'POST', path: '/v3/auth/tokens', status: 201 },
+			{ method: 'POST', path: '/v3/auth/tokens', status: 401 },
+		]);
+		emulator.control.afterNextRequest('/v1/events', () => emulator.control.revokeAllTokens());
+		expect((await esi(token, 'GET', '/v1/leases')).status).toBe(200);
+		expect((await esi(token, 'GET', '/v1/events')).status).toBe(200);
+		expect((await esi(token, 'GET', '/v1/events')).status).toBe(401);
+	});
 });
 
 describe('ESI Leap API and manager', () => {

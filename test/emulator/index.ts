@@ -4,11 +4,13 @@
  * URL. See README.md in this folder.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleEsi, type ApiConfig } from './api';
 import {
 	createControl,
 	handleControlHttp,
+	type AfterRequestHook,
 	type EmulatorControl,
 	type FailureRule,
 } from './control';
@@ -43,6 +45,11 @@ export interface EmulatorOptions {
 	passwords?: Partial<Record<Role, string>>;
 	/** Diagnostics (publish failures, tick errors). Default: discarded. */
 	log?: (line: string) => void;
+	/**
+	 * Serve Keystone and ESI Leap over HTTPS with this certificate (PEM; it should name the bind
+	 * address, e.g. `IP:127.0.0.1`); the URLs and the catalog then say `https://`.
+	 */
+	tls?: { cert: string; key: string };
 }
 
 export interface EmulatorUser {
@@ -123,6 +130,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 	});
 	const failures: FailureRule[] = [];
 	const requestLog: Array<{ method: string; path: string; status: number }> = [];
+	const keystoneLog: Array<{ method: string; path: string; status: number }> = [];
+	const afterRequest: AfterRequestHook[] = [];
 
 	let keystoneRoot = '';
 	let leaseUrl = '';
@@ -156,79 +165,85 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		tokens,
 		failures,
 		requestLog,
+		keystoneLog,
+		afterRequest,
 		callAs,
 	});
 
-	const keystoneServer = createServer(
-		serve(async (request, rawBody) => {
-			const url = new URL(request.url ?? '/', 'http://keystone.internal');
-			return handleKeystone(
-				db,
-				tokens,
-				{ keystoneRoot, leaseRoot: () => leaseUrl },
-				request.method ?? 'GET',
-				url.pathname,
-				request.headers,
-				rawBody,
-			);
-		}),
-	);
+	const listener = (handler: (request: IncomingMessage, rawBody: string) => Promise<Reply>) =>
+		options.tls
+			? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, serve(handler))
+			: createServer(serve(handler));
 
-	const esiServer = createServer(
-		serve(async (request, rawBody) => {
-			const url = new URL(request.url ?? '/', 'http://esi.internal');
-			const method = request.method ?? 'GET';
-			if (url.pathname.startsWith('/_emulator/')) {
-				let body: Record<string, unknown> = {};
-				try {
-					body = rawBody ? JSON.parse(rawBody) : {};
-				} catch {
-					return fault(400, 'control body must be JSON');
-				}
-				return handleControlHttp(
-					control,
-					db,
-					method,
-					url.pathname.slice('/_emulator/'.length),
-					body,
-				);
+	const keystoneServer = listener(async (request, rawBody) => {
+		const url = new URL(request.url ?? '/', 'http://keystone.internal');
+		const method = request.method ?? 'GET';
+		const reply = await handleKeystone(
+			db,
+			tokens,
+			{ keystoneRoot, leaseRoot: () => leaseUrl },
+			method,
+			url.pathname,
+			request.headers,
+			rawBody,
+		);
+		keystoneLog.push({ method, path: url.pathname, status: reply.status });
+		return reply;
+	});
+
+	const esiServer = listener(async (request, rawBody) => {
+		const url = new URL(request.url ?? '/', 'http://esi.internal');
+		const method = request.method ?? 'GET';
+		if (url.pathname.startsWith('/_emulator/')) {
+			let body: Record<string, unknown> = {};
+			try {
+				body = rawBody ? JSON.parse(rawBody) : {};
+			} catch {
+				return fault(400, 'control body must be JSON');
 			}
-			const failure = failures.find(
-				(rule) =>
-					rule.remaining > 0 && (!rule.pathPrefix || url.pathname.startsWith(rule.pathPrefix)),
+			return handleControlHttp(control, db, method, url.pathname.slice('/_emulator/'.length), body);
+		}
+		const failure = failures.find(
+			(rule) =>
+				rule.remaining > 0 && (!rule.pathPrefix || url.pathname.startsWith(rule.pathPrefix)),
+		);
+		let reply: Reply;
+		if (failure) {
+			failure.remaining--;
+			if (failure.remaining === 0) failures.splice(failures.indexOf(failure), 1);
+			if (failure.hang) return await new Promise<Reply>(() => undefined);
+			reply = fault(
+				failure.status,
+				`Injected failure (HTTP ${failure.status}) from the ESI Leap emulator`,
 			);
-			let reply: Reply;
-			if (failure) {
-				failure.remaining--;
-				if (failure.remaining === 0) failures.splice(failures.indexOf(failure), 1);
-				if (failure.hang) return await new Promise<Reply>(() => undefined);
-				reply = fault(
-					failure.status,
-					`Injected failure (HTTP ${failure.status}) from the ESI Leap emulator`,
-				);
-			} else {
-				reply = await handleEsi(db, engine, config, {
-					method,
-					path: url.pathname,
-					query: url.searchParams,
-					headers: request.headers,
-					rawBody,
-					token: findValidToken(tokens, request.headers['x-auth-token'] as string | undefined),
-				});
-			}
-			requestLog.push({
+		} else {
+			reply = await handleEsi(db, engine, config, {
 				method,
-				path: url.pathname + url.search,
-				status: reply.status,
+				path: url.pathname,
+				query: url.searchParams,
+				headers: request.headers,
+				rawBody,
+				token: findValidToken(tokens, request.headers['x-auth-token'] as string | undefined),
 			});
-			return reply;
-		}),
-	);
+		}
+		requestLog.push({
+			method,
+			path: url.pathname + url.search,
+			status: reply.status,
+		});
+		const hook = afterRequest.find((candidate) => url.pathname.startsWith(candidate.pathPrefix));
+		if (hook) {
+			afterRequest.splice(afterRequest.indexOf(hook), 1);
+			hook.action();
+		}
+		return reply;
+	});
 
 	const keystonePort = await listen(keystoneServer, options.keystonePort ?? 0, host);
 	const esiPort = await listen(esiServer, options.esiPort ?? 0, host);
-	keystoneRoot = `http://${host}:${keystonePort}`;
-	leaseUrl = `http://${host}:${esiPort}`;
+	const scheme = options.tls ? 'https' : 'http';
+	keystoneRoot = `${scheme}://${host}:${keystonePort}`;
+	leaseUrl = `${scheme}://${host}:${esiPort}`;
 
 	const interval = options.tickIntervalMs ?? 1000;
 	const timer = interval > 0 ? setInterval(() => void engine.tick(), interval) : undefined;
