@@ -6,10 +6,11 @@
 import type amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator';
-import { busTrigger, historyTrigger, leaseEventsWorkflow } from './demo/workflows';
+import { busTrigger } from './demo/workflows';
 import { nodeOutput, type N8nInstance, type Workflow } from './harness';
 import { uniqueName, waitForConsumer } from './rabbitmq';
 import {
+	activateHistoryWorkflow,
 	expectOneExecutionPerLifecycleEvent,
 	messageCount,
 	startEsiLeapScenario,
@@ -159,13 +160,10 @@ describe('ESI Leap nodes in n8n queue mode (main + worker)', () => {
 	});
 
 	it('history trigger: polls on the main only, one execution per lifecycle event, run by the worker', async () => {
-		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
-		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history in queue mode', trigger));
-		const before = successfulPolls(emulator);
-		await n8n.activateWorkflow(id);
-		await waitUntil(
-			() => successfulPolls(emulator) > before,
-			`the first poll (log ${n8n.logFile})`,
+		const { id, trigger } = await activateHistoryWorkflow(
+			n8n,
+			emulator,
+			'e2e: history in queue mode',
 		);
 
 		const { leaseUuid } = await emulator.control.runLifecycle({ ending: 'delete' });

@@ -12,13 +12,13 @@ import {
 	apiCredentialData,
 	busCredentialData,
 	busTrigger,
-	historyTrigger,
 	LEASE_TYPE,
 	leaseEventsWorkflow,
 } from './demo/workflows';
 import { linearWorkflow, nodeOutput, type N8nInstance } from './harness';
 import { AMQP_URL, uniqueName, waitForConsumer } from './rabbitmq';
 import {
+	activateHistoryWorkflow,
 	expectOneExecutionPerLifecycleEvent,
 	messageCount,
 	startEsiLeapScenario,
@@ -75,15 +75,8 @@ describe('ESI Leap nodes in a real n8n (regular mode)', () => {
 	});
 
 	it('event history: one execution per fulfill.end and delete.end, with lease details', async () => {
-		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
-		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history lifecycle', trigger));
-		const before = successfulPolls(emulator);
-		await n8n.activateWorkflow(id);
 		// "Start From: Now" takes its position at the first poll; the lifecycle must come after it.
-		await waitUntil(
-			() => successfulPolls(emulator) > before,
-			`the first poll (log ${n8n.logFile})`,
-		);
+		const { id, trigger } = await activateHistoryWorkflow(n8n, emulator, 'e2e: history lifecycle');
 
 		const { leaseUuid, resourceUuid } = await emulator.control.runLifecycle({ ending: 'delete' });
 		// Settled: two more polls after both executions found nothing else to emit.

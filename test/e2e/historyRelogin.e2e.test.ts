@@ -9,9 +9,15 @@
 import type amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../emulator';
-import { DEMO_EVENTS, historyTrigger, leaseEventsWorkflow } from './demo/workflows';
+import { DEMO_EVENTS } from './demo/workflows';
 import { nodeOutput, type N8nInstance } from './harness';
-import { startEsiLeapScenario, stopEsiLeapScenario, successfulPolls, waitUntil } from './scenarios';
+import {
+	activateHistoryWorkflow,
+	startEsiLeapScenario,
+	stopEsiLeapScenario,
+	successfulPolls,
+	waitUntil,
+} from './scenarios';
 
 describe('Event History in a real n8n: Keystone tokens revoked and expired mid-poll', () => {
 	let n8n: N8nInstance;
@@ -37,14 +43,7 @@ describe('Event History in a real n8n: Keystone tokens revoked and expired mid-p
 		).length;
 
 	it('logs in again after a revoked and an expired token; every event runs once', async () => {
-		const trigger = historyTrigger({ pollIntervalSeconds: 5 }); // the product floor
-		const id = await n8n.createWorkflow(leaseEventsWorkflow('e2e: history re-login', trigger));
-		const pollsBefore = successfulPolls(emulator);
-		await n8n.activateWorkflow(id);
-		await waitUntil(
-			() => successfulPolls(emulator) > pollsBefore,
-			`the first poll (log ${n8n.logFile})`,
-		);
+		const { id, trigger } = await activateHistoryWorkflow(n8n, emulator, 'e2e: history re-login');
 		const firstEventId = emulator.db.nextEventId;
 		const loginsAtStart = logins();
 		expect(loginsAtStart).toBeGreaterThanOrEqual(1);

@@ -10,6 +10,8 @@ import {
 	apiCredentialData,
 	BUS_CREDENTIAL,
 	busCredentialData,
+	historyTrigger,
+	leaseEventsWorkflow,
 } from './demo/workflows';
 import {
 	nodeOutput,
@@ -134,6 +136,24 @@ export function successfulPolls(emulator: Emulator): number {
 	return emulator.control.requestLog.filter(
 		(request) => request.path.startsWith('/v1/events') && request.status === 200,
 	).length;
+}
+
+/**
+ * Creates and activates a lease-events workflow started by an Event History trigger polling at
+ * the 5 s product floor, and waits for its first poll ("Start From: Now" takes its position
+ * there, so lifecycles run after this return). Returns the workflow id and the trigger.
+ */
+export async function activateHistoryWorkflow(
+	n8n: N8nInstance,
+	emulator: Emulator,
+	name: string,
+): Promise<{ id: string; trigger: ReturnType<typeof historyTrigger> }> {
+	const trigger = historyTrigger({ pollIntervalSeconds: 5 });
+	const id = await n8n.createWorkflow(leaseEventsWorkflow(name, trigger));
+	const before = successfulPolls(emulator);
+	await n8n.activateWorkflow(id);
+	await waitUntil(() => successfulPolls(emulator) > before, `the first poll (log ${n8n.logFile})`);
+	return { id, trigger };
 }
 
 /**
