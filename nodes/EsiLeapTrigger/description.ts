@@ -10,6 +10,7 @@ import {
 	includeRawEnvelopeOption,
 	payloadFiltersProperty,
 } from '../shared/descriptions';
+import { executionsProperties } from './executions';
 import { eventHistoryProperties } from './modes/eventHistoryDescription';
 import { messageBusProperties } from './modes/messageBusDescription';
 
@@ -59,6 +60,7 @@ export const properties: INodeProperties[] = [
 	modeProperty,
 	...messageBusProperties.topLevel,
 	...eventHistoryProperties.topLevel,
+	...executionsProperties,
 	eventsProperty,
 	payloadFiltersProperty,
 	sharedOptionsProperty,

@@ -24,6 +24,7 @@ export interface HistoryTriggerOptions {
 	execute?: FakeTriggerOptions['execute'];
 	/** See FakeTriggerOptions; default 0.01 s. */
 	minPollIntervalSeconds?: number | null;
+	description?: FakeTriggerOptions['description'];
 }
 
 export interface HistoryTrigger {
@@ -49,6 +50,7 @@ export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTri
 		n8nMajor: options.n8nMajor,
 		execute: options.execute,
 		minPollIntervalSeconds: options.minPollIntervalSeconds,
+		description: options.description,
 	});
 	Object.assign(fake.staticData, structuredClone(options.savedStaticData ?? {}));
 	let saved: IDataObject = structuredClone(fake.staticData);

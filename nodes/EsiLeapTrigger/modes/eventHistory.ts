@@ -28,6 +28,7 @@ import {
 	triggerLogger,
 } from '../context';
 import { readSharedParameters, type SharedParameters } from '../description';
+import { readExecutions, type Executions } from '../executions';
 import { optionalText, readNumber } from '../parameters';
 import {
 	DEFAULT_GRACE_SECONDS,
@@ -54,7 +55,7 @@ interface HistoryParameters {
 	intervalMs: number;
 	start: StartPosition;
 	leaseDetails: boolean;
-	executionPer: 'event' | 'poll';
+	executions: Executions;
 	resourceType?: string;
 	resourceUuid?: string;
 	graceMs: number;
@@ -89,15 +90,18 @@ function readPollInterval(context: ITriggerFunctions): number {
 }
 
 function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
-	const executionPer = context.getNodeParameter('executionPer', 'event') as string;
-	if (executionPer !== 'event' && executionPer !== 'poll') {
-		throw new NodeOperationError(context.getNode(), `Executions: unknown value "${executionPer}"`);
-	}
+	const maxEventsPerPoll = readNumber(
+		context,
+		'options.maxEventsPerPoll',
+		'Max Events per Poll',
+		DEFAULT_MAX_EVENTS_PER_POLL,
+		{ min: 1, integer: true },
+	);
 	return {
 		intervalMs: readPollInterval(context) * 1000,
 		start: readStart(context),
 		leaseDetails: context.getNodeParameter('includeLeaseDetails', false) as boolean,
-		executionPer,
+		executions: readExecutions(context, { kind: 'eventHistory', maxEventsPerPoll }),
 		resourceType: optionalText(context, 'options.resourceType'),
 		resourceUuid: optionalText(context, 'options.resourceUuid'),
 		graceMs:
@@ -108,13 +112,7 @@ function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
 				DEFAULT_GRACE_SECONDS,
 				{ min: 0, integer: false },
 			) * 1000,
-		maxEventsPerPoll: readNumber(
-			context,
-			'options.maxEventsPerPoll',
-			'Max Events per Poll',
-			DEFAULT_MAX_EVENTS_PER_POLL,
-			{ min: 1, integer: true },
-		),
+		maxEventsPerPoll,
 	};
 }
 
@@ -138,9 +136,12 @@ const READ_ONLY_STORE: CursorStore = {
 
 /**
  * Emits events as executions and remembers their completion promises, so a backlog is fed to
- * n8n batch by batch instead of starting thousands of executions at once.
+ * n8n poll by poll instead of starting thousands of executions at once. In batches, a poll's
+ * events are split, in id order, into executions of at most Batch Size items, all emitted in the
+ * same synchronous block as the cursor write (the poller's ordering rule), so the stored cursor
+ * moves only with the executions that carry its events.
  */
-function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll', clock: Clock) {
+function makeDeliver(context: ITriggerFunctions, executions: Executions, clock: Clock) {
 	const keyPrefix = deduplicationScope(context);
 	const item = (event: EsiLeapEvent): INodeExecutionData => ({
 		json: event as unknown as IDataObject,
@@ -153,11 +154,15 @@ function makeDeliver(context: ITriggerFunctions, executionPer: 'event' | 'poll',
 		context.emit([items], undefined, done, keyPrefix + key);
 	};
 	const deliver = (events: EsiLeapEvent[]) => {
-		if (executionPer === 'poll') {
-			emit(events.map(item), `${events[0].event_id}-${events[events.length - 1].event_id}`);
+		if (executions.kind === 'event') {
+			for (const event of events) emit([item(event)], String(event.event_id));
 			return;
 		}
-		for (const event of events) emit([item(event)], String(event.event_id));
+		// Keyed by the first and last event id, as "One per Poll" was.
+		for (let start = 0; start < events.length; start += executions.maxItems) {
+			const batch = events.slice(start, start + executions.maxItems);
+			emit(batch.map(item), `${batch[0].event_id}-${batch[batch.length - 1].event_id}`);
+		}
 	};
 	/** Waits, at most `waitMs`, for the executions started so far to finish. */
 	const settled = async (waitMs: number) => {
@@ -204,7 +209,7 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	const logger = triggerLogger(this);
 	const scheduler: { current?: PollScheduler } = {};
 	const clock = n8nClock();
-	const delivery = makeDeliver(this, history.executionPer, clock);
+	const delivery = makeDeliver(this, history.executions, clock);
 
 	const poller = new HistoryPoller({
 		client: createEsiLeapClient(esiLeapApiTransport(this)),

@@ -72,22 +72,6 @@ const topLevel: INodeProperties[] = [
 		description:
 			'Whether to fetch each event\'s lease, so items carry the "lease" and "node" fields as on the message bus (the current state, one extra request per lease). A failed lookup still emits the event, with "lease_error".',
 	},
-	{
-		displayName: 'Executions',
-		name: 'executionPer',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: showForHistory,
-		options: [
-			{ name: 'One per Event', value: 'event' },
-			{
-				name: 'One per Poll',
-				value: 'poll',
-				description: 'All events found by a poll as the items of one execution',
-			},
-		],
-		default: 'event',
-	},
 ];
 
 const options: INodeProperties[] = [

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
 	IDataObject,
 	INodeExecutionData,
@@ -32,6 +33,7 @@ import type { EsiLeapEvent } from '../../core/events/types';
 import { brokerSettingsFromCredentials } from '../brokerSettings';
 import { canSaveFailedExecution, deduplicationScope, triggerLogger } from '../context';
 import { readSharedParameters } from '../description';
+import { readExecutions, type Executions } from '../executions';
 import { option, requireNumber, requireText } from '../parameters';
 
 /** Message Bus mode: consume ESI Leap's oslo notifications from RabbitMQ (see core/bus/consumer.ts). */
@@ -50,6 +52,7 @@ interface BusParameters {
 	onAckTimeout: OnAckTimeout;
 	closeTimeoutMs: number;
 	outageNoticeMs: number;
+	executions: Executions;
 }
 
 function readRetryDelays(context: ITriggerFunctions): number[] {
@@ -84,6 +87,7 @@ function readBusParameters(context: ITriggerFunctions): BusParameters {
 	return {
 		queue,
 		ackMode: context.getNodeParameter('acknowledge', 'executionSucceeds') as AckMode,
+		executions: readExecutions(context, { kind: 'messageBus' }),
 		exchange: requireText(context, option(context, 'exchange', DEFAULT_EXCHANGE), 'Exchange'),
 		topic: requireText(context, option(context, 'topic', DEFAULT_TOPIC), 'Topic'),
 		declareExchange: option(context, 'declareExchange', false),
@@ -191,6 +195,17 @@ export function deduplicationKey(
 	return attempt === 0 ? base : `${base}:retry-${attempt}`;
 }
 
+/**
+ * n8n's key for a batch: its messages' oslo ids, hashed (a batch only holds first deliveries).
+ * It catches a batch redelivered whole in the same order (after an n8n restart); the consumer's
+ * own memory of succeeded ids (core/bus/recentIds.ts) catches a redelivery in any grouping.
+ */
+export function batchDeduplicationKey(scope: string, events: EsiLeapEvent[]): string | undefined {
+	if (events.some((event) => !event.message_id)) return undefined;
+	const ids = events.map((event) => event.message_id).join('\n');
+	return `${scope}batch-${createHash('sha256').update(ids).digest('base64url')}`;
+}
+
 function makeDeliver(
 	context: ITriggerFunctions,
 	manual: boolean,
@@ -199,24 +214,44 @@ function makeDeliver(
 ) {
 	const scope = deduplicationScope(context);
 	const deduplicate = !manual && canSaveFailedExecution(context);
-	return async (event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> => {
-		if (reconciliation.current?.admitBus(event) === 'skip') {
-			// Acked without a run: reconciliation already ran this event from the event history.
-			logger.debug('Skipped a bus message whose event already ran from the event history', {
-				messageId: event.message_id,
-				event: event.event,
-			});
-			return { kind: 'succeeded' };
-		}
-		const data: INodeExecutionData[][] = [[{ json: event as unknown as IDataObject }]];
-		const key = deduplicate ? deduplicationKey(scope, event, delivery.attempt) : undefined;
-		if (!delivery.awaitOutcome) {
-			context.emit(data, undefined, undefined, key);
+	const admitted = (event: EsiLeapEvent) => {
+		if (reconciliation.current?.admitBus(event) !== 'skip') return true;
+		// Acked without a run: reconciliation already ran this event from the event history.
+		logger.debug('Skipped a bus message whose event already ran from the event history', {
+			messageId: event.message_id,
+			event: event.event,
+		});
+		return false;
+	};
+	const run = async (
+		events: EsiLeapEvent[],
+		key: string | undefined,
+		awaitOutcome: boolean,
+	): Promise<ExecutionOutcome> => {
+		if (events.length === 0) return { kind: 'succeeded' };
+		const data: INodeExecutionData[][] = [
+			events.map((event) => ({ json: event as unknown as IDataObject })),
+		];
+		const dedupKey = deduplicate ? key : undefined;
+		if (!awaitOutcome) {
+			context.emit(data, undefined, undefined, dedupKey);
 			return { kind: 'succeeded' };
 		}
 		const done = context.helpers.createDeferredPromise<IRun>();
-		context.emit(data, undefined, done, key);
+		context.emit(data, undefined, done, dedupKey);
 		return outcomeOf(await done.promise);
+	};
+	return {
+		deliver: async (event: EsiLeapEvent, delivery: DeliveryInfo) =>
+			await run(
+				admitted(event) ? [event] : [],
+				deduplicationKey(scope, event, delivery.attempt),
+				delivery.awaitOutcome,
+			),
+		deliverBatch: async (events: EsiLeapEvent[], delivery: { awaitOutcome: boolean }) => {
+			const batch = events.filter(admitted);
+			return await run(batch, batchDeduplicationKey(scope, batch), delivery.awaitOutcome);
+		},
 	};
 }
 
@@ -256,7 +291,12 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 			return selected;
 		},
 		includeRaw: shared.includeRaw,
-		deliver: makeDeliver(this, manual, reconciliation, logger),
+		...makeDeliver(this, manual, reconciliation, logger),
+		// A manual test answers with the first matching event alone.
+		batch:
+			!manual && bus.executions.kind === 'batch'
+				? { maxItems: bus.executions.maxItems, maxWaitMs: bus.executions.maxWaitMs }
+				: undefined,
 		stopAfterFirst: manual,
 		logger,
 		outageNoticeMs: bus.outageNoticeMs,

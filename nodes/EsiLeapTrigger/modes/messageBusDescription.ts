@@ -166,7 +166,8 @@ const options: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 10,
 		displayOptions: showOptionForBus,
-		description: 'Maximum number of messages being processed at once',
+		description:
+			'Maximum number of messages being processed at once; with Executions In Batches at least twice the Batch Size, so the next batch gathers while one runs',
 	},
 	{
 		displayName: 'Ack Timeout (Minutes)',

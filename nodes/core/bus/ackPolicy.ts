@@ -13,6 +13,11 @@ export const ON_TIMEOUT = ['retry', 'ack'] as const;
 export type OnAckTimeout = (typeof ON_TIMEOUT)[number];
 
 export const RETRY_HEADER = 'x-esi-leap-retries';
+/**
+ * Set on the copy of a message whose batch did not succeed: the copy runs in an execution of its
+ * own, so one poison message cannot keep failing the healthy messages batched with it.
+ */
+export const UNBATCHED_HEADER = 'x-esi-leap-unbatched';
 
 export type ExecutionOutcome =
 	| { kind: 'succeeded' }
@@ -28,7 +33,9 @@ export type ExecutionOutcome =
 export type Decision =
 	| { action: 'ack' }
 	| { action: 'retry'; attempt: number; reason: string }
-	| { action: 'deadLetter'; reason: string };
+	| { action: 'deadLetter'; reason: string }
+	/** Republish as is (same retry count), marked to run alone: its batch did not succeed. */
+	| { action: 'unbatch'; reason: string };
 
 export interface AckPolicy {
 	mode: AckMode;
@@ -62,6 +69,11 @@ export function retryDelayMs(attempt: number, policy: AckPolicy): number {
 	return delays[Math.min(Math.max(attempt, 1), delays.length) - 1];
 }
 
+/** A retried or unbatched message runs in an execution of its own, never in a batch. */
+export function runsAlone(headers: Record<string, unknown>): boolean {
+	return retriesSoFar(headers) > 0 || headers[UNBATCHED_HEADER] === true;
+}
+
 export function retriesSoFar(headers: Record<string, unknown>): number {
 	const value = Number(headers[RETRY_HEADER]);
 	return Number.isInteger(value) && value > 0 ? value : 0;
@@ -73,25 +85,47 @@ function retryOrDeadLetter(previous: number, policy: AckPolicy, reason: string):
 		: { action: 'deadLetter', reason: `${reason} (after ${previous} retries)` };
 }
 
+/** Why an outcome is not an ack, or null when it is one. */
+function failureReason(outcome: ExecutionOutcome, policy: AckPolicy): string | null {
+	switch (outcome.kind) {
+		case 'succeeded':
+		case 'duplicate':
+			return null;
+		case 'notStarted':
+			// Nothing ran, in any mode: trying again is always safe.
+			return `execution not started: ${outcome.error}`;
+		case 'failed':
+			return policy.mode === 'executionSucceeds' ? `execution failed: ${outcome.error}` : null;
+		case 'timedOut':
+			return policy.onTimeout === 'ack' ? null : 'no completion signal within the ack timeout';
+	}
+}
+
 export function decide(
 	outcome: ExecutionOutcome,
 	previousRetries: number,
 	policy: AckPolicy,
 ): Decision {
-	switch (outcome.kind) {
-		case 'succeeded':
-		case 'duplicate':
-			return { action: 'ack' };
-		case 'notStarted':
-			// Nothing ran, in any mode: trying again is always safe.
-			return retryOrDeadLetter(previousRetries, policy, `execution not started: ${outcome.error}`);
-		case 'failed':
-			return policy.mode === 'executionSucceeds'
-				? retryOrDeadLetter(previousRetries, policy, `execution failed: ${outcome.error}`)
-				: { action: 'ack' };
-		case 'timedOut':
-			return policy.onTimeout === 'ack'
-				? { action: 'ack' }
-				: retryOrDeadLetter(previousRetries, policy, 'no completion signal within the ack timeout');
-	}
+	const reason = failureReason(outcome, policy);
+	return reason === null ? { action: 'ack' } : retryOrDeadLetter(previousRetries, policy, reason);
+}
+
+/**
+ * The decision for each message of a batch of `batchSize` messages that shared one execution. A
+ * batch of one is a message on its own (decide). A larger batch that did not succeed is not
+ * charged to its messages: each is republished to run alone with its retry count untouched, and
+ * from then on each is decided on its own outcome (retried, then dead-lettered alone), so a
+ * poison message ends in the dead-letter queue and its healthy neighbours run.
+ */
+export function decideBatch(
+	outcome: ExecutionOutcome,
+	previousRetries: number,
+	policy: AckPolicy,
+	batchSize: number,
+): Decision {
+	if (batchSize <= 1) return decide(outcome, previousRetries, policy);
+	const reason = failureReason(outcome, policy);
+	return reason === null
+		? { action: 'ack' }
+		: { action: 'unbatch', reason: `batch of ${batchSize}: ${reason}` };
 }

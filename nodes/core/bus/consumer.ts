@@ -2,13 +2,22 @@ import { checkContentType, decodeNotification, EnvelopeDecodeError } from '../ev
 import type { EventPredicate } from '../events/filters';
 import { normalizeBusNotification } from '../events/normalize';
 import type { EsiLeapEvent } from '../events/types';
-import { decide, RETRY_HEADER, retriesSoFar, retryDelayMs } from './ackPolicy';
+import {
+	decide,
+	decideBatch,
+	RETRY_HEADER,
+	retriesSoFar,
+	retryDelayMs,
+	runsAlone,
+	UNBATCHED_HEADER,
+} from './ackPolicy';
 import type { AckPolicy, Decision, ExecutionOutcome } from './ackPolicy';
 import { backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { BackoffOptions } from './backoff';
 import type { BrokerChannel, BrokerConnection, BrokerMessage, Connect } from './broker';
 import { InFlightTracker } from './inFlight';
 import type { InFlightKey } from './inFlight';
+import { RecentIds } from './recentIds';
 import { applyTopology, declareRetryQueue } from './topology';
 import type { AppliedTopology, Topology } from './topology';
 
@@ -23,6 +32,14 @@ import type { AppliedTopology, Topology } from './topology';
  * - an ack is sent only on the channel that delivered the message; if that channel died, the
  *   broker requeues the message and it is delivered again (with the same oslo message id, which
  *   the trigger uses as n8n's deduplication key).
+ *
+ * In batches (`batch`): up to `maxItems` selected events, gathered for at most `maxWaitMs` from
+ * the first, go to `deliverBatch` as one execution, in delivery order. Each message of the batch
+ * is settled on that execution's outcome: acked after success; after a failure republished to run
+ * alone with its retry count untouched (ackPolicy decideBatch), so a poison message is retried
+ * and dead-lettered on its own. A message whose batch succeeded is remembered by its oslo message
+ * id (RecentIds): if the broker redelivers it (its ack was lost with the channel), it is acked
+ * without running again, in whatever batch it would have landed.
  */
 
 export interface BusLogger {
@@ -81,6 +98,12 @@ export interface ConsumerStats {
 	acked: number;
 	retried: number;
 	deadLettered: number;
+	/** Messages of a failed batch republished to run alone. */
+	unbatched: number;
+	/** Batch executions started. */
+	batches: number;
+	/** Redelivered messages acked without running: their batch had succeeded. */
+	alreadySucceeded: number;
 	timedOut: number;
 	/** Outcomes that arrived after their channel had died (the broker redelivers those). */
 	orphaned: number;
@@ -90,6 +113,21 @@ export interface ConsumerStats {
 export interface DeliveryInfo {
 	awaitOutcome: boolean;
 	attempt: number;
+}
+
+export interface BatchOptions {
+	/** Most events in one execution. */
+	maxItems: number;
+	/** Longest wait, from a batch's first event, before it is emitted however few it holds. */
+	maxWaitMs: number;
+}
+
+/**
+ * The prefetch used: at least two batches, so the next batch gathers while one runs and a full
+ * batch is never starved of messages by the broker.
+ */
+export function effectivePrefetch(prefetch: number, batch: BatchOptions | undefined): number {
+	return batch ? Math.max(prefetch, 2 * batch.maxItems) : prefetch;
 }
 
 export interface ConsumerOptions {
@@ -106,6 +144,13 @@ export interface ConsumerOptions {
 	 * so a deduplication key can tell a broker redelivery (same attempt) from a retry.
 	 */
 	deliver(event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome>;
+	/** In batches: gather events (see the class comment); retried messages still go to `deliver`. */
+	batch?: BatchOptions;
+	/** Hands a batch (first deliveries, in delivery order) to the workflow as one execution. */
+	deliverBatch?(
+		events: EsiLeapEvent[],
+		delivery: Pick<DeliveryInfo, 'awaitOutcome'>,
+	): Promise<ExecutionOutcome>;
 	onMalformed?(report: MalformedReport): void;
 	/** Once per outage that lasts longer than `outageNoticeMs`. */
 	onOutage?(report: OutageReport): void;
@@ -132,6 +177,22 @@ interface ChannelState {
 }
 
 const DEFAULT_OUTAGE_NOTICE_MS = 2 * 60_000;
+/** Succeeded message ids kept for redeliveries: far more than can be unacked at once. */
+const MIN_REMEMBERED_IDS = 10_000;
+
+/** A message waiting in the batch being gathered; `settle` receives the batch's outcome. */
+interface Gathered {
+	state: ChannelState;
+	key: InFlightKey;
+	event: EsiLeapEvent;
+	/** null: the batch was not run (channel lost or closing); the broker redelivers the message. */
+	settle(result: { outcome: ExecutionOutcome; size: number } | null): void;
+}
+
+interface Gathering {
+	entries: Gathered[];
+	timer: ReturnType<typeof setTimeout>;
+}
 
 /** Error text safe for logs and headers: one line, bounded, no credentials in a URL. */
 export function safeErrorText(error: unknown): string {
@@ -189,6 +250,9 @@ export class BusConsumer {
 		acked: 0,
 		retried: 0,
 		deadLettered: 0,
+		unbatched: 0,
+		batches: 0,
+		alreadySucceeded: 0,
 		timedOut: 0,
 		orphaned: 0,
 		reconnects: 0,
@@ -204,9 +268,19 @@ export class BusConsumer {
 	private cancelSleep: (() => void) | null = null;
 	private delivered = false;
 	private readonly now: () => number;
+	private gathering: Gathering | null = null;
+	private readonly succeeded: RecentIds;
+	/** Message id → whether its batch, still running, succeeded. */
+	private readonly running = new Map<string, Promise<boolean>>();
 
 	constructor(private readonly options: ConsumerOptions) {
 		this.now = options.now ?? Date.now;
+		if (options.batch && !options.deliverBatch) {
+			throw new Error('BusConsumer: batch needs deliverBatch');
+		}
+		this.succeeded = new RecentIds(
+			Math.max(MIN_REMEMBERED_IDS, 4 * effectivePrefetch(options.prefetch, options.batch)),
+		);
 	}
 
 	/** The queue currently consumed (server-named for a temporary queue). */
@@ -239,6 +313,9 @@ export class BusConsumer {
 		if (state?.alive && state.consumerTag) {
 			await state.channel.cancel(state.consumerTag).catch(() => undefined);
 		}
+		// A batch still gathering is not started now: unacked, it is redelivered (acked ones,
+		// in `immediately` mode, are emitted).
+		if (this.gathering) this.flush(this.gathering);
 		const drained = await this.inFlight.drain(drainTimeoutMs);
 		if (!drained) {
 			this.options.logger.warn(
@@ -275,7 +352,7 @@ export class BusConsumer {
 					{ exchange: this.options.topology.exchange },
 				);
 			}
-			await channel.prefetch(this.options.prefetch);
+			await channel.prefetch(effectivePrefetch(this.options.prefetch, this.options.batch));
 			const state: ChannelState = {
 				generation,
 				connection,
@@ -427,6 +504,10 @@ export class BusConsumer {
 			return;
 		}
 
+		if (this.options.batch && !runsAlone(message.properties.headers)) {
+			await this.processInBatch(state, key, message, event);
+			return;
+		}
 		const attempt = retriesSoFar(message.properties.headers);
 		if (this.options.policy.mode === 'immediately') {
 			this.ack(state, key, message);
@@ -438,18 +519,116 @@ export class BusConsumer {
 		await this.apply(state, key, message, decision);
 	}
 
+	private async processInBatch(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		event: EsiLeapEvent,
+	): Promise<void> {
+		const id = event.message_id;
+		if (id) {
+			// A redelivery while its first batch still runs waits for that batch's outcome.
+			await this.running.get(id);
+			if (this.succeeded.has(id)) {
+				this.stats.alreadySucceeded++;
+				this.ack(state, key, message);
+				return;
+			}
+		}
+		if (this.options.policy.mode === 'immediately') {
+			this.ack(state, key, message);
+			void this.gather(state, key, event);
+			return;
+		}
+		const result = await this.gather(state, key, event);
+		if (result === null) return;
+		const decision = decideBatch(result.outcome, 0, this.options.policy, result.size);
+		await this.apply(state, key, message, decision);
+	}
+
+	/** Adds an event to the batch being gathered; resolves with that batch's outcome. */
+	private gather(
+		state: ChannelState,
+		key: InFlightKey,
+		event: EsiLeapEvent,
+	): Promise<{ outcome: ExecutionOutcome; size: number } | null> {
+		const batch = this.options.batch!;
+		return new Promise((settle) => {
+			let gathering = this.gathering;
+			if (!gathering) {
+				const started: Gathering = {
+					entries: [],
+					timer: setTimeout(() => this.flush(started), batch.maxWaitMs),
+				};
+				gathering = this.gathering = started;
+			}
+			gathering.entries.push({ state, key, event, settle });
+			if (gathering.entries.length >= batch.maxItems) this.flush(gathering);
+		});
+	}
+
+	/** Emits a gathered batch as one execution (or drops it when its messages cannot be acked). */
+	private flush(gathering: Gathering): void {
+		if (this.gathering !== gathering) return;
+		this.gathering = null;
+		clearTimeout(gathering.timer);
+		const acked = this.options.policy.mode === 'immediately';
+		const runnable = (entry: Gathered) =>
+			acked || (!this.closing && entry.state.alive && this.inFlight.has(entry.key));
+		// Messages of a dead channel are redelivered by the broker; closing, they wait for that too.
+		for (const entry of gathering.entries) if (!runnable(entry)) entry.settle(null);
+		const entries = gathering.entries.filter(runnable);
+		if (entries.length === 0) return;
+		const events = entries.map((entry) => entry.event);
+		this.stats.batches++;
+		const outcome = this.execute(
+			() => this.options.deliverBatch!(events, { awaitOutcome: !acked }),
+			events.length,
+			!acked,
+			{ batchSize: events.length, firstMessageId: events[0].message_id },
+		);
+		const ids = events.map((event) => event.message_id).filter((id): id is string => !!id);
+		const ran = outcome.then((result) => {
+			const succeeded = result.kind === 'succeeded' || result.kind === 'duplicate';
+			if (succeeded) for (const id of ids) this.succeeded.add(id);
+			return succeeded;
+		});
+		for (const id of ids) this.running.set(id, ran);
+		void ran.then(() => {
+			for (const id of ids) if (this.running.get(id) === ran) this.running.delete(id);
+		});
+		for (const entry of entries) {
+			void outcome.then((result) => entry.settle({ outcome: result, size: entries.length }));
+		}
+	}
+
 	private async emit(event: EsiLeapEvent, delivery: DeliveryInfo): Promise<ExecutionOutcome> {
-		this.stats.emitted++;
 		if (this.options.stopAfterFirst) {
 			this.delivered = true;
 			const state = this.current;
 			if (state?.alive && state.consumerTag)
 				void state.channel.cancel(state.consumerTag).catch(() => undefined);
 		}
-		const execution = this.options
-			.deliver(event, delivery)
-			.catch((error): ExecutionOutcome => ({ kind: 'notStarted', error: safeErrorText(error) }));
-		if (!delivery.awaitOutcome) return await execution;
+		return await this.execute(
+			() => this.options.deliver(event, delivery),
+			1,
+			delivery.awaitOutcome,
+			{ messageId: event.message_id },
+		);
+	}
+
+	/** Starts one execution of `events` events; with `awaitOutcome`, waits at most the ack timeout. */
+	private async execute(
+		start: () => Promise<ExecutionOutcome>,
+		events: number,
+		awaitOutcome: boolean,
+		describe: Record<string, unknown>,
+	): Promise<ExecutionOutcome> {
+		this.stats.emitted += events;
+		const execution = start().catch(
+			(error): ExecutionOutcome => ({ kind: 'notStarted', error: safeErrorText(error) }),
+		);
+		if (!awaitOutcome) return await execution;
 		let timer: ReturnType<typeof setTimeout> | undefined;
 		const timeout = new Promise<ExecutionOutcome>((resolve) => {
 			timer = setTimeout(() => resolve({ kind: 'timedOut' }), this.options.ackTimeoutMs);
@@ -459,7 +638,7 @@ export class BusConsumer {
 		if (outcome.kind === 'timedOut') {
 			this.stats.timedOut++;
 			this.options.logger.warn('No completion signal for an execution within the ack timeout', {
-				messageId: event.message_id,
+				...describe,
 				ackTimeoutMs: this.options.ackTimeoutMs,
 			});
 		}
@@ -539,6 +718,24 @@ export class BusConsumer {
 				});
 				return;
 			}
+			case 'unbatch':
+				if (!this.usable(state, key)) return;
+				// Straight back to the tail of our queue, retry count untouched: it runs alone next.
+				await state.channel.publish('', state.queue, message.body, {
+					...message.properties,
+					headers: {
+						...message.properties.headers,
+						...originHeaders(message),
+						[UNBATCHED_HEADER]: true,
+					},
+				});
+				this.ack(state, key, message);
+				this.stats.unbatched++;
+				this.options.logger.info(
+					'Requeued a message of a batch that did not succeed, to run on its own',
+					{ reason: decision.reason },
+				);
+				return;
 			case 'deadLetter':
 				await this.deadLetter(state, key, message, 'failed', decision.reason);
 				this.options.logger.warn('Dead-lettered a message after its retries', {

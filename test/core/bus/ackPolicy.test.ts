@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { decide, retriesSoFar, RETRY_HEADER } from '../../../nodes/core/bus/ackPolicy';
+import {
+	decide,
+	decideBatch,
+	retriesSoFar,
+	RETRY_HEADER,
+	runsAlone,
+	UNBATCHED_HEADER,
+} from '../../../nodes/core/bus/ackPolicy';
 import type { AckPolicy } from '../../../nodes/core/bus/ackPolicy';
 
 const onSuccess: AckPolicy = { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'retry' };
@@ -81,5 +88,39 @@ describe('retriesSoFar', () => {
 		expect(retriesSoFar({ [RETRY_HEADER]: '2' })).toBe(2);
 		expect(retriesSoFar({ [RETRY_HEADER]: -1 })).toBe(0);
 		expect(retriesSoFar({ [RETRY_HEADER]: 'x' })).toBe(0);
+	});
+});
+
+describe('decideBatch', () => {
+	const failed = { kind: 'failed', error: 'boom' } as const;
+
+	it('a batch that did not succeed is not charged to its messages: each runs alone next, even with no retries left', () => {
+		for (const policy of [onSuccess, { ...onSuccess, maxRetries: 0 }]) {
+			expect(decideBatch(failed, 0, policy, 5)).toEqual({
+				action: 'unbatch',
+				reason: 'batch of 5: execution failed: boom',
+			});
+		}
+		expect(decideBatch({ kind: 'timedOut' }, 0, onSuccess, 2)).toMatchObject({ action: 'unbatch' });
+		expect(decideBatch({ kind: 'notStarted', error: 'x' }, 0, onFinish, 2)).toMatchObject({
+			action: 'unbatch',
+		});
+	});
+
+	it('acks what decide acks, and decides a batch of one as a message on its own', () => {
+		expect(decideBatch({ kind: 'succeeded' }, 0, onSuccess, 100)).toEqual({ action: 'ack' });
+		expect(decideBatch({ kind: 'duplicate' }, 0, onSuccess, 100)).toEqual({ action: 'ack' });
+		expect(decideBatch(failed, 0, onFinish, 100)).toEqual({ action: 'ack' });
+		expect(decideBatch(failed, 0, onSuccess, 1)).toEqual(decide(failed, 0, onSuccess));
+		expect(decideBatch(failed, 0, { ...onSuccess, maxRetries: 0 }, 1)).toMatchObject({
+			action: 'deadLetter',
+		});
+	});
+
+	it('a retried or unbatched message runs alone', () => {
+		expect(runsAlone({})).toBe(false);
+		expect(runsAlone({ [RETRY_HEADER]: 1 })).toBe(true);
+		expect(runsAlone({ [UNBATCHED_HEADER]: true })).toBe(true);
+		expect(runsAlone({ [UNBATCHED_HEADER]: 'yes' })).toBe(false);
 	});
 });

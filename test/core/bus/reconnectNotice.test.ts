@@ -19,7 +19,9 @@ describe('reconnectNotice', () => {
 			'ESI Leap notifications published between 2026-12-01T10:00:00.000Z and 2026-12-01T10:00:21.500Z may be lost',
 		);
 		expect(notice.description).toContain('exchange "openstack" was gone');
-		expect(notice.description).toContain('Turn on reconciliation (Reconcile With Event History, with an ESI Leap API credential');
+		expect(notice.description).toContain(
+			'Turn on reconciliation (Reconcile With Event History, with an ESI Leap API credential',
+		);
 		expect(notice.recoveredByReconciliation).toBe(false);
 	});
 

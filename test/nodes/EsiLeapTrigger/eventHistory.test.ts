@@ -2,6 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
+import { EsiLeapTrigger } from '../../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { CURSOR_KEY } from '../../../nodes/EsiLeapTrigger/modes/eventHistory';
 import { startEmulator, type Emulator } from '../../emulator';
 import {
@@ -153,14 +154,61 @@ describe('ESI Leap Trigger, Event History mode', () => {
 		expect(withoutLease.lease_error).toEqual(expect.any(String));
 	});
 
-	it('can run one execution per poll with every event as an item', async () => {
-		const trigger = await activated({ executionPer: 'poll', events: ['fulfill.end'] });
-		const ids = seed(3, FULFILL_END);
+	it("in batches: a poll's events become executions of at most Batch Size items in id order, saved with the cursor", async () => {
+		const trigger = await activated({
+			executionPer: 'batch',
+			batchSize: 2,
+			events: ['fulfill.end'],
+		});
+		const ids = seed(5, FULFILL_END);
+		await waitFor(() => trigger.emittedIds().length >= 5, 'five events');
+		await waitForPolls(emulator, 2);
+		expect(trigger.fake.emissions.map((emission) => emission.items.length)).toEqual([2, 2, 1]);
+		expect(trigger.emittedIds()).toEqual(ids);
+		expect(trigger.fake.emissions.map((emission) => emission.deduplicationKey)).toEqual([
+			`wf-1:node-1:${ids[0]}-${ids[1]}`,
+			`wf-1:node-1:${ids[2]}-${ids[3]}`,
+			`wf-1:node-1:${ids[4]}-${ids[4]}`,
+		]);
+		// n8n saved the cursor when the batches were emitted: a restart repeats none of them.
+		expect(storedCursor(trigger.saved())).toBe(ids[4]);
+		await trigger.close();
+		const after = await activated(
+			{ executionPer: 'batch', batchSize: 2, events: ['fulfill.end'] },
+			{ savedStaticData: trigger.saved() },
+		);
+		const more = seed(1, FULFILL_END);
+		await waitFor(() => after.emittedIds().length >= 1, 'the new event');
+		await waitForPolls(emulator, 2);
+		expect(after.emittedIds()).toEqual(more);
+	});
+
+	it('a workflow saved with the old "One per Poll" runs in batches of Max Events per Poll: one execution per poll, as before', async () => {
+		// n8n runs a stored option value as it is (getNodeParameters keeps it); the fake refuses a
+		// value its description does not offer, so it reads this one through the old choice list.
+		const description = new EsiLeapTrigger().description;
+		const withOldChoice = {
+			...description,
+			properties: description.properties.map((property) =>
+				property.name === 'executionPer'
+					? {
+							...property,
+							options: [...property.options!, { name: 'One per Poll', value: 'poll' }],
+						}
+					: property,
+			),
+		};
+		const trigger = await activated(
+			{ executionPer: 'poll', events: ['fulfill.end'] },
+			{ description: withOldChoice },
+		);
+		// More than the default Batch Size (100), fewer than Max Events per Poll (1 000).
+		const ids = seed(150, FULFILL_END);
 		await waitFor(() => trigger.fake.emissions.length >= 1, 'one execution');
 		await waitForPolls(emulator, 2);
 		expect(trigger.fake.emissions).toHaveLength(1);
 		expect(trigger.emittedIds()).toEqual(ids);
-		expect(trigger.fake.emissions[0].deduplicationKey).toBe(`wf-1:node-1:${ids[0]}-${ids[2]}`);
+		expect(trigger.fake.emissions[0].deduplicationKey).toBe(`wf-1:node-1:${ids[0]}-${ids[149]}`);
 	});
 
 	it('survives a restart with only the static data n8n saved: nothing skipped, nothing repeated', async () => {

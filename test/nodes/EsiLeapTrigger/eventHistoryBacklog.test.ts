@@ -33,7 +33,8 @@ describe('ESI Leap Trigger, Event History mode, large backlog', () => {
 				pollIntervalSeconds: 0.01,
 				startFrom: 'beginning',
 				events: ['fulfill.end'],
-				executionPer: 'poll',
+				executionPer: 'batch',
+				batchSize: PER_POLL,
 				options: { maxEventsPerPoll: PER_POLL },
 			},
 		});

@@ -76,6 +76,29 @@ describe('EsiLeapTrigger parameter errors name the field (before any connection)
 		expect((await activationError({ options: { exchange: '  ' } })).message).toMatch(/Exchange/);
 	});
 
+	it('batch size and wait, in both modes where they are shown', async () => {
+		const batches = { executionPer: 'batch' };
+		expect((await activationError({ ...batches, batchSize: 0 })).message).toMatch(/^Batch Size/);
+		expect((await activationError({ ...batches, batchSize: 2.5 })).message).toMatch(/^Batch Size/);
+		expect((await activationError({ ...batches, batchMaxWaitMs: 0 })).message).toMatch(
+			/^Max Batch Wait \(Milliseconds\)/,
+		);
+		expect(
+			(await activationError({ mode: 'eventHistory', ...batches, batchSize: 0 })).message,
+		).toMatch(/^Batch Size/);
+	});
+
+	it('"Executions" is one choice shown in both modes; the batch wait only where events trickle in', () => {
+		expect(property('executionPer').displayOptions).toBeUndefined();
+		expect(
+			(property('executionPer').options as Array<{ value: string }>).map((option) => option.value),
+		).toEqual(['event', 'batch']);
+		expect(property('batchSize').displayOptions).toEqual({ show: { executionPer: ['batch'] } });
+		expect(property('batchMaxWaitMs').displayOptions).toEqual({
+			show: { mode: ['messageBus'], executionPer: ['batch'] },
+		});
+	});
+
 	it('an existing queue without a name', async () => {
 		expect((await activationError({ queueSource: 'existing', existingQueue: '' })).message).toMatch(
 			/Queue Name/,
