@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Channel, ChannelModel } from 'amqplib';
 import type { IDataObject } from 'n8n-workflow';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { BusTriggers, closeOsloTestBed, openOsloTestBed } from '../helpers/busTestBed';
+import { useOsloTestBed } from '../helpers/busTestBed';
 import { loadCapture, withMessageId } from '../helpers/fixtures';
 import {
 	brokerSettings,
@@ -31,37 +30,20 @@ const inBatches = (batch: IDataObject = {}, options: IDataObject = {}): IDataObj
 });
 
 describe('Message Bus mode in batches (real broker)', () => {
-	let connection: ChannelModel;
-	let channel: Channel;
-	let exchange: string;
-	let queue: string;
-	let proxy: TcpProxy | undefined;
-	const triggers = new BusTriggers();
-
-	beforeEach(async () => {
-		({ connection, channel, exchange, queue } = await openOsloTestBed({
-			exchange: 'openstack.batches',
-			queue: 'n8n-esi-leap.batches',
-		}));
-	});
-
-	afterEach(async () => {
-		await triggers.closeAll();
-		await proxy?.stop();
-		proxy = undefined;
-		await closeOsloTestBed({ connection, exchange, queue });
-	});
+	const live = useOsloTestBed({ exchange: 'openstack.batches', queue: 'n8n-esi-leap.batches' });
+	const { triggers } = live;
+	const bed = () => live.bed;
 
 	const publish = (count: number): string[] =>
 		Array.from({ length: count }, () => {
 			const id = randomUUID();
-			publishCapture(channel, exchange, capture, withMessageId(capture, id));
+			publishCapture(bed().channel, bed().exchange, capture, withMessageId(capture, id));
 			return id;
 		});
 
 	/** Declares and binds the trigger's queue, then leaves it with nothing consuming it. */
 	async function declareQueue(parameters: IDataObject) {
-		await triggers.deactivate(await triggers.activate({ exchange, queue }, parameters));
+		await triggers.deactivate(await triggers.activate(bed(), parameters));
 	}
 
 	/** Every message id that ran in an execution that succeeded, with how often. */
@@ -78,10 +60,16 @@ describe('Message Bus mode in batches (real broker)', () => {
 		// The default Prefetch (10) would cap every batch at 10 items.
 		await declareQueue(inBatches());
 		const ids = publish(250);
-		await waitFor(async () => (await messageCount(channel, queue)) === 250, 'the backlog');
-		const fake = await triggers.activate({ exchange, queue }, inBatches());
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 250,
+			'the backlog',
+		);
+		const fake = await triggers.activate(bed(), inBatches());
 		await waitFor(() => fake.emissions.flatMap(idsOf).length === 250, 'every event');
-		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the queue to empty');
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 0,
+			'the queue to empty',
+		);
 		expect(fake.emissions.map((emission) => emission.items.length)).toEqual([100, 100, 50]);
 		expect(fake.emissions.flatMap(idsOf)).toEqual(ids);
 		expect(fake.emissions.every((emission) => emission.hadDonePromise)).toBe(true);
@@ -89,7 +77,7 @@ describe('Message Bus mode in batches (real broker)', () => {
 	});
 
 	it('a quiet stream: an event alone runs once Max Batch Wait has passed, not later', async () => {
-		const fake = await triggers.activate({ exchange, queue }, inBatches({ batchMaxWaitMs: 400 }));
+		const fake = await triggers.activate(bed(), inBatches({ batchMaxWaitMs: 400 }));
 		const publishedAt = Date.now();
 		const [id] = publish(1);
 		await waitFor(() => fake.emissions.length === 1, 'the lone event', 5_000);
@@ -101,39 +89,43 @@ describe('Message Bus mode in batches (real broker)', () => {
 
 	it("acks a batch's messages only after its execution succeeded", async () => {
 		let release = false;
-		const fake = await triggers.activate(
-			{ exchange, queue },
-			inBatches({}, { closeTimeoutSeconds: 0.2 }),
-			{ execute: () => (release ? 'succeed' : 'hang') },
-		);
+		const fake = await triggers.activate(bed(), inBatches({}, { closeTimeoutSeconds: 0.2 }), {
+			execute: () => (release ? 'succeed' : 'hang'),
+		});
 		publish(20);
 		await waitFor(() => fake.emissions.length === 1, 'the batch');
 		expect(fake.emissions[0].items).toHaveLength(20);
 		// Deactivated while the execution runs: nothing was acked, the broker keeps all 20.
 		await triggers.deactivate(fake);
-		await waitFor(async () => (await messageCount(channel, queue)) === 20, 'the 20 requeued');
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 20,
+			'the 20 requeued',
+		);
 
 		release = true;
-		const second = await triggers.activate({ exchange, queue }, inBatches());
+		const second = await triggers.activate(bed(), inBatches());
 		await waitFor(() => second.emissions.flatMap(idsOf).length === 20, 'the rerun');
-		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the acks');
+		await waitFor(async () => (await messageCount(bed().channel, bed().queue)) === 0, 'the acks');
 		fake.releaseHanging();
 	});
 
 	it('a poison message after a failed batch: its neighbours run alone once, it alone is retried and dead-lettered with its own count', async () => {
 		const fake = await triggers.activate(
-			{ exchange, queue },
+			bed(),
 			inBatches({ batchMaxWaitMs: 1_000 }, { maxRetries: 2 }),
 			{ execute: (_json, emission) => (idsOf(emission).includes(poison) ? 'fail' : 'succeed') },
 		);
 		const ids = publish(5);
 		const poison = ids[2];
 		await waitFor(
-			async () => (await messageCount(channel, `${queue}.dead`)) === 1,
+			async () => (await messageCount(bed().channel, `${bed().queue}.dead`)) === 1,
 			'the dead letter',
 			15_000,
 		);
-		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the queue to empty');
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 0,
+			'the queue to empty',
+		);
 
 		const [batch, ...alone] = fake.emissions;
 		expect(idsOf(batch)).toEqual(ids);
@@ -151,15 +143,15 @@ describe('Message Bus mode in batches (real broker)', () => {
 			`wf-1:node-1:${poison}:retry-1`,
 			`wf-1:node-1:${poison}:retry-2`,
 		]);
-		const [dead] = await drainQueue(channel, `${queue}.dead`);
+		const [dead] = await drainQueue(bed().channel, `${bed().queue}.dead`);
 		expect(JSON.parse(JSON.parse(dead.content.toString())['oslo.message']).message_id).toBe(poison);
 		expect(dead.properties.headers).toMatchObject({ 'x-esi-leap-retries': 2 });
 	});
 
 	async function throughProxy(execute: () => 'hang' | 'succeed') {
-		proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
-		await proxy.start();
-		return await triggers.activate({ exchange, queue }, inBatches(), { execute }, proxy.port);
+		live.proxy = new TcpProxy(brokerSettings().host, brokerSettings().port);
+		await live.proxy.start();
+		return await triggers.activate(bed(), inBatches(), { execute }, live.proxy.port);
 	}
 	const reconnected = (fake: FakeTrigger) =>
 		waitFor(
@@ -170,7 +162,10 @@ describe('Message Bus mode in batches (real broker)', () => {
 	/** Each event ran in exactly one execution that succeeded; the queue is empty. */
 	async function expectEachRanOnce(fake: FakeTrigger, ids: string[]) {
 		await waitFor(() => fake.emissions.flatMap(idsOf).includes(ids[ids.length - 1]), 'the last');
-		await waitFor(async () => (await messageCount(channel, queue)) === 0, 'the queue to empty');
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 0,
+			'the queue to empty',
+		);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		const ran = succeededRuns(fake, () => false);
 		expect(Object.fromEntries(ran)).toEqual(Object.fromEntries(ids.map((id) => [id, 1])));
@@ -182,7 +177,7 @@ describe('Message Bus mode in batches (real broker)', () => {
 		const first = publish(5);
 		await waitFor(() => fake.emissions.length === 1, 'the first batch');
 		// The connection goes while the batch runs: its acks can no longer be sent.
-		proxy!.cutAll();
+		live.proxy!.cutAll();
 		await reconnected(fake);
 		hang = false;
 		const later = publish(2);
@@ -197,14 +192,17 @@ describe('Message Bus mode in batches (real broker)', () => {
 		const fake = await throughProxy(() => (hang ? 'hang' : 'succeed'));
 		const first = publish(5);
 		await waitFor(() => fake.emissions.length === 1, 'the first batch');
-		proxy!.setRefusing(true);
-		proxy!.cutAll();
+		live.proxy!.setRefusing(true);
+		live.proxy!.cutAll();
 		// The execution succeeds after its channel died: the acks are lost, the broker redelivers.
 		hang = false;
 		fake.releaseHanging('succeed');
 		const later = publish(2);
-		await waitFor(async () => (await messageCount(channel, queue)) === 7, 'all 7 in the queue');
-		proxy!.setRefusing(false);
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 7,
+			'all 7 in the queue',
+		);
+		live.proxy!.setRefusing(false);
 		await reconnected(fake);
 		// n8n's key for the batch of 7 is new: only the consumer's memory keeps the 5 from rerunning.
 		await expectEachRanOnce(fake, [...first, ...later]);
