@@ -87,6 +87,26 @@ describe('Message Bus mode in batches (real broker)', () => {
 		expect(waited).toBeLessThan(400 + 1_500);
 	});
 
+	it('Acknowledge Immediately: acks on receipt and emits the batch without waiting for it', async () => {
+		const fake = await triggers.activate(
+			bed(),
+			{ ...inBatches(), acknowledge: 'immediately' },
+			{
+				execute: () => 'hang',
+			},
+		);
+		const ids = publish(3);
+		await waitFor(() => fake.emissions.length === 1, 'the batch');
+		expect(idsOf(fake.emissions[0])).toEqual(ids);
+		expect(fake.emissions[0].hadDonePromise).toBe(false);
+		await waitFor(
+			async () => (await messageCount(bed().channel, bed().queue)) === 0,
+			'acked while the execution still runs',
+		);
+		await triggers.deactivate(fake);
+		expect(await messageCount(bed().channel, bed().queue)).toBe(0);
+	});
+
 	it("acks a batch's messages only after its execution succeeded", async () => {
 		let release = false;
 		const fake = await triggers.activate(bed(), inBatches({}, { closeTimeoutSeconds: 0.2 }), {
