@@ -1,3 +1,6 @@
+import { expect, vi } from 'vitest';
+
+import type { ExecutionOutcome } from '../../nodes/core/bus/ackPolicy';
 import type {
 	BrokerChannel,
 	BrokerConnection,
@@ -6,6 +9,13 @@ import type {
 	MessageProperties,
 	QueueInfo,
 } from '../../nodes/core/bus/broker';
+import { BusConsumer } from '../../nodes/core/bus/consumer';
+import type { BusLogger, ConsumerOptions, DeliveryInfo } from '../../nodes/core/bus/consumer';
+import { planTopology } from '../../nodes/core/bus/topology';
+import { compileSelection } from '../../nodes/core/events/filters';
+import { SHORT_EVENT_TYPES } from '../../nodes/core/events/types';
+import type { EsiLeapEvent } from '../../nodes/core/events/types';
+import { loadCapture } from './fixtures';
 import type { AmqpCapture } from './fixtures';
 
 /**
@@ -29,6 +39,7 @@ export class FakeChannel implements BrokerChannel {
 	readonly published: Published[] = [];
 	readonly declaredQueues: string[] = [];
 	closed = false;
+	cancelled = false;
 	private nextTag = 1;
 	private onMessage: ((message: BrokerMessage | null) => void) | null = null;
 	private readonly closeListeners: CloseListener[] = [];
@@ -60,9 +71,19 @@ export class FakeChannel implements BrokerChannel {
 		for (const listener of this.closeListeners.splice(0)) listener(error);
 	}
 
-	async checkExchange(): Promise<void> {}
-	async declareOsloExchange(): Promise<void> {}
-	async deleteExchange(): Promise<void> {}
+	async checkExchange(name: string): Promise<void> {
+		if (!this.broker.missingExchanges.has(name)) return;
+		const error = Object.assign(new Error(`NOT_FOUND - no exchange '${name}'`), { code: 404 });
+		this.die(error);
+		throw error;
+	}
+	async declareOsloExchange(name: string): Promise<void> {
+		this.broker.missingExchanges.delete(name);
+		this.broker.declaredExchanges.push(name);
+	}
+	async deleteExchange(name: string): Promise<void> {
+		this.broker.deletedExchanges.push(name);
+	}
 	async declareQueue(name: string): Promise<QueueInfo> {
 		if (this.broker.refusedQueues.has(name)) {
 			const error = Object.assign(
@@ -87,8 +108,13 @@ export class FakeChannel implements BrokerChannel {
 		this.onMessage = onMessage;
 		return `consumer-${this.id}`;
 	}
+	/** Messages already sent before a cancel still arrive, as with RabbitMQ's prefetch. */
 	async cancel(): Promise<void> {
-		this.onMessage = null;
+		this.cancelled = true;
+	}
+	/** The broker cancels the consumer (its queue was deleted). */
+	cancelByBroker(): void {
+		this.onMessage?.(null);
 	}
 	ack(deliveryTag: number): void {
 		if (this.closed) throw new Error(`ack on closed channel #${this.id}`);
@@ -122,7 +148,7 @@ export class FakeChannel implements BrokerChannel {
 
 class FakeConnection implements BrokerConnection {
 	private readonly listeners: CloseListener[] = [];
-	private closed = false;
+	closed = false;
 
 	constructor(private readonly broker: FakeBroker) {}
 
@@ -148,7 +174,22 @@ export class FakeBroker {
 	/** Every publish fails and closes its channel. */
 	failPublish = false;
 
-	readonly connect = async (): Promise<BrokerConnection> => new FakeConnection(this);
+	/** Exchanges that do not exist (a passive check fails); a declare creates them. */
+	readonly missingExchanges = new Set<string>();
+	readonly declaredExchanges: string[] = [];
+	readonly deletedExchanges: string[] = [];
+	readonly connections: FakeConnection[] = [];
+	/** Connection attempts fail (broker down). */
+	refusing = false;
+	connectAttempts = 0;
+
+	readonly connect = async (): Promise<BrokerConnection> => {
+		this.connectAttempts++;
+		if (this.refusing) throw new Error('connect ECONNREFUSED 127.0.0.1:5672');
+		const connection = new FakeConnection(this);
+		this.connections.push(connection);
+		return connection;
+	};
 
 	/** The channel the consumer consumes on now (the last one it opened). */
 	get current(): FakeChannel {
@@ -171,4 +212,59 @@ export function captureProperties(
 		deliveryMode: properties.delivery_mode ?? undefined,
 		priority: properties.priority ?? undefined,
 	};
+}
+
+export const FAKE_QUEUE = 'n8n-esi-leap.wf.node';
+export const FAKE_CAPTURE = loadCapture('amqp-lease-fulfill-end');
+const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const started: BusConsumer[] = [];
+
+export type Deliver = (event: EsiLeapEvent, delivery: DeliveryInfo) => Promise<ExecutionOutcome>;
+
+/**
+ * A BusConsumer on a fresh FakeBroker, consuming FAKE_QUEUE (own queue, passive exchange,
+ * executionSucceeds with 2 retries). `send` delivers FAKE_CAPTURE (or another body) on the first
+ * channel; `settled` waits until nothing is in flight. Close them with closeFakeConsumers().
+ */
+export async function startOnFakeBroker(
+	deliver: Deliver,
+	extra: Partial<ConsumerOptions> = {},
+	retryDelaysMs?: number[],
+) {
+	const broker = new FakeBroker();
+	const deliveries: DeliveryInfo[] = [];
+	const consumer = new BusConsumer({
+		connect: broker.connect,
+		topology: planTopology({
+			exchange: 'openstack',
+			topic: 'esi_leap_versioned_notifications',
+			priorities: ['info', 'error'],
+			queue: { kind: 'own', name: FAKE_QUEUE },
+			exchangeMode: 'passive',
+			retryDelaysMs,
+		}),
+		prefetch: 10,
+		policy: { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'retry', retryDelaysMs },
+		ackTimeoutMs: 10_000,
+		select: compileSelection({ events: SHORT_EVENT_TYPES }),
+		includeRaw: false,
+		deliver: (event, delivery) => {
+			deliveries.push(delivery);
+			return deliver(event, delivery);
+		},
+		logger: quietLogger,
+		backoff: { initialMs: 1, maxMs: 2 },
+		...extra,
+	});
+	started.push(consumer);
+	await consumer.start();
+	const channel = broker.current;
+	const send = (headers: Record<string, unknown> = {}, body = FAKE_CAPTURE.body) =>
+		channel.deliver(body, captureProperties(FAKE_CAPTURE, headers), FAKE_CAPTURE.amqp.routing_key);
+	const settled = () => vi.waitFor(() => expect(consumer.inFlightCount).toBe(0));
+	return { consumer, broker, channel, send, settled, deliveries, stats: consumer.stats };
+}
+
+export async function closeFakeConsumers(): Promise<void> {
+	for (const consumer of started.splice(0)) await consumer.close(100);
 }

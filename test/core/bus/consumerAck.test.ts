@@ -2,14 +2,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
 import type { MessageProperties } from '../../../nodes/core/bus/broker';
-import { BusConsumer } from '../../../nodes/core/bus/consumer';
-import type { BusLogger, ConsumerOptions, DeliveryInfo } from '../../../nodes/core/bus/consumer';
-import { planTopology } from '../../../nodes/core/bus/topology';
-import { compileSelection } from '../../../nodes/core/events/filters';
-import { SHORT_EVENT_TYPES } from '../../../nodes/core/events/types';
-import type { EsiLeapEvent } from '../../../nodes/core/events/types';
-import { captureProperties, FakeBroker, type FakeChannel } from '../../helpers/fakeBroker';
-import { loadCapture } from '../../helpers/fixtures';
+import type { ConsumerOptions } from '../../../nodes/core/bus/consumer';
+import {
+	captureProperties,
+	closeFakeConsumers,
+	type Deliver,
+	FAKE_CAPTURE,
+	FAKE_QUEUE,
+	type FakeChannel,
+	startOnFakeBroker,
+} from '../../helpers/fakeBroker';
 import { deferred } from '../../helpers/objects';
 
 /**
@@ -17,8 +19,8 @@ import { deferred } from '../../helpers/objects';
  * dead-lettered) on an in-memory broker: what goes back to the broker for each outcome. The same
  * paths on a real RabbitMQ: test/integration/busConsumer.test.ts.
  */
-const capture = loadCapture('amqp-lease-fulfill-end');
-const QUEUE = 'n8n-esi-leap.wf.node';
+const capture = FAKE_CAPTURE;
+const QUEUE = FAKE_QUEUE;
 const DEAD = `${QUEUE}.dead`;
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 /** Where ESI Leap published the message, kept on every copy. */
@@ -26,54 +28,11 @@ const ORIGIN = {
 	'x-esi-leap-original-exchange': 'openstack',
 	'x-esi-leap-original-routing-key': capture.amqp.routing_key,
 };
-const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-let consumer: BusConsumer | undefined;
-afterEach(async () => {
-	await consumer?.close(100);
-	consumer = undefined;
-});
+afterEach(closeFakeConsumers);
 
-type Deliver = (event: EsiLeapEvent, delivery: DeliveryInfo) => Promise<ExecutionOutcome>;
-
-async function start(
-	deliver: Deliver,
-	extra: Partial<ConsumerOptions> = {},
-	retryDelaysMs?: number[],
-) {
-	const broker = new FakeBroker();
-	const deliveries: DeliveryInfo[] = [];
-	consumer = new BusConsumer({
-		connect: broker.connect,
-		topology: planTopology({
-			exchange: 'openstack',
-			topic: 'esi_leap_versioned_notifications',
-			priorities: ['info', 'error'],
-			queue: { kind: 'own', name: QUEUE },
-			exchangeMode: 'passive',
-			retryDelaysMs,
-		}),
-		prefetch: 10,
-		policy: { mode: 'executionSucceeds', maxRetries: 2, onTimeout: 'retry', retryDelaysMs },
-		ackTimeoutMs: 10_000,
-		select: compileSelection({ events: SHORT_EVENT_TYPES }),
-		includeRaw: false,
-		deliver: (event, delivery) => {
-			deliveries.push(delivery);
-			return deliver(event, delivery);
-		},
-		logger: quietLogger,
-		backoff: { initialMs: 1, maxMs: 2 },
-		now: () => NOW,
-		...extra,
-	});
-	await consumer.start();
-	const channel = broker.current;
-	const send = (headers: Record<string, unknown> = {}, body = capture.body) =>
-		channel.deliver(body, captureProperties(capture, headers), capture.amqp.routing_key);
-	const settled = () => vi.waitFor(() => expect(consumer!.inFlightCount).toBe(0));
-	return { broker, channel, send, settled, deliveries, stats: consumer.stats };
-}
+const start = (deliver: Deliver, extra: Partial<ConsumerOptions> = {}, retryDelaysMs?: number[]) =>
+	startOnFakeBroker(deliver, { now: () => NOW, ...extra }, retryDelaysMs);
 
 /** The one message the consumer published: to `queue` via the default exchange, body unchanged. */
 function onlyCopy(channel: FakeChannel, queue: string, body = capture.body): MessageProperties {
@@ -231,7 +190,7 @@ describe('BusConsumer ack path', () => {
 		await retrying.settled();
 		expect(retrying.stats.timedOut).toBe(1);
 		expect(retrying.channel.published[0].properties.headers['x-esi-leap-retries']).toBe(1);
-		await consumer!.close(100);
+		await retrying.consumer.close(100);
 
 		const acking = await start(never, {
 			ackTimeoutMs: 20,
@@ -313,7 +272,7 @@ describe('BusConsumer ack path', () => {
 		expect(first.acks).toEqual([]);
 		expect(first.published).toEqual([]);
 
-		await vi.waitFor(() => expect(consumer!.stats.reconnects).toBe(1));
+		await vi.waitFor(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
 		const tag = second.deliver(
 			capture.body,
@@ -338,7 +297,7 @@ describe('BusConsumer ack path', () => {
 		started.send();
 		await vi.waitFor(() => expect(running).toHaveLength(1));
 		first.die(new Error('connection reset'));
-		await vi.waitFor(() => expect(consumer!.stats.reconnects).toBe(1));
+		await vi.waitFor(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
 		expect(second).not.toBe(first);
 		// The new channel's first delivery has the same tag (1) as the dead channel's message.
@@ -351,7 +310,7 @@ describe('BusConsumer ack path', () => {
 		await vi.waitFor(() => expect(running).toHaveLength(2));
 
 		running[0].resolve({ kind: 'succeeded' });
-		await vi.waitFor(() => expect(consumer!.stats.orphaned).toBe(1));
+		await vi.waitFor(() => expect(started.consumer.stats.orphaned).toBe(1));
 		expect(first.acks).toEqual([]);
 		expect(second.acks).toEqual([]);
 
@@ -368,7 +327,7 @@ describe('BusConsumer ack path', () => {
 		await vi.waitFor(() => expect(started.deliveries).toHaveLength(1));
 		started.channel.die();
 		execution.resolve({ kind: 'failed', error: 'boom' });
-		await vi.waitFor(() => expect(consumer!.stats.orphaned).toBe(1));
+		await vi.waitFor(() => expect(started.consumer.stats.orphaned).toBe(1));
 		expect(started.broker.channels.flatMap((channel) => channel.published)).toEqual([]);
 		expect(started.broker.channels.flatMap((channel) => channel.acks)).toEqual([]);
 	});
