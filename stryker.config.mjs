@@ -7,9 +7,12 @@ export default {
 	testRunner: 'vitest',
 	vitest: { configFile: 'stryker.vitest.config.mts' },
 	mutate: [
-		'nodes/core/events/filters.ts',
-		'nodes/core/history/cursor.ts',
-		'nodes/core/bus/ackPolicy.ts',
+		'nodes/core/bus/**/*.ts',
+		// The amqplib adapter is exercised only against a real RabbitMQ (test/integration), far
+		// too slow to run per mutant.
+		'!nodes/core/bus/amqp.ts',
+		'nodes/core/events/**/*.ts',
+		'nodes/core/history/**/*.ts',
 	],
 	coverageAnalysis: 'perTest',
 	reporters: ['clear-text', 'progress', 'json'],
