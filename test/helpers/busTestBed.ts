@@ -1,10 +1,8 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
-import { afterEach, beforeEach } from 'vitest';
 
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { brokerSettings, cleanup, declareOsloExchange, openTestBroker, uniqueName } from './rabbit';
-import type { TcpProxy } from './tcpProxy';
 import { createFakeTrigger } from './triggerContext';
 import type { FakeTrigger, FakeTriggerOptions } from './triggerContext';
 
@@ -140,30 +138,4 @@ export async function listenOnOsloExchange(
 			await connection.close();
 		},
 	};
-}
-
-/**
- * A test file's bus bed: a fresh exchange and queue name before each test; after it, the
- * triggers closed, the proxy (if the test set one) stopped and the bed deleted.
- */
-export function useOsloTestBed(prefixes: { exchange: string; queue: string }): {
-	bed: OsloTestBed;
-	triggers: BusTriggers;
-	proxy?: TcpProxy;
-} {
-	const live = { bed: undefined as unknown as OsloTestBed, triggers: new BusTriggers() } as {
-		bed: OsloTestBed;
-		triggers: BusTriggers;
-		proxy?: TcpProxy;
-	};
-	beforeEach(async () => {
-		live.bed = await openOsloTestBed(prefixes);
-	});
-	afterEach(async () => {
-		await live.triggers.closeAll();
-		await live.proxy?.stop();
-		live.proxy = undefined;
-		if (live.bed) await closeOsloTestBed(live.bed);
-	});
-	return live;
 }

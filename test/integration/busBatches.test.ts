@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { describe, expect, it } from 'vitest';
 
-import { useOsloTestBed } from '../helpers/busTestBed';
+import { useOsloTestBed } from '../helpers/useOsloTestBed';
 import { loadCapture, withMessageId } from '../helpers/fixtures';
 import {
 	brokerSettings,
