@@ -6,7 +6,7 @@
  * The node runs as the current user (the Debian wrapper in /usr/sbin would switch to the
  * rabbitmq user, who cannot write our temp dir) with HOME in the temp dir, holding a copy of the
  * machine's Erlang cookie so that `rabbitmqctl -n <node>` from the same HOME can reach it.
- * The TLS listener uses a CA and server certificate generated here with the `openssl` CLI, and
+ * The TLS listener uses a CA and server certificate generated with the `openssl` CLI (testCa.ts), and
  * requires a client certificate from the same CA (mutual TLS); a second, unrelated CA is made
  * for "wrong CA" tests.
  */
@@ -19,6 +19,7 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTlsMaterial, type TlsMaterial } from './testCa';
 
 const run = promisify(execFile);
 
@@ -33,14 +34,6 @@ const COOKIE_SOURCES = [
 	'/var/lib/rabbitmq/.erlang.cookie',
 	join(process.env.HOME ?? '/root', '.erlang.cookie'),
 ].filter((path): path is string => !!path);
-
-export interface TlsMaterial {
-	ca: string;
-	/** A CA that signed nothing this broker presents. */
-	otherCa: string;
-	clientCert: string;
-	clientKey: string;
-}
 
 export interface OwnRabbit {
 	readonly nodeName: string;
@@ -81,87 +74,6 @@ function portOpen(port: number): Promise<boolean> {
 		});
 		socket.once('error', () => resolve(false));
 	});
-}
-
-async function openssl(cwd: string, ...args: string[]) {
-	await run('openssl', args, { cwd });
-}
-
-async function makeCa(dir: string, name: string) {
-	await openssl(
-		dir,
-		'req',
-		'-x509',
-		'-newkey',
-		'ec',
-		'-pkeyopt',
-		'ec_paramgen_curve:prime256v1',
-		'-nodes',
-		'-days',
-		'2',
-		'-subj',
-		`/CN=${name}`,
-		'-keyout',
-		`${name}.key`,
-		'-out',
-		`${name}.pem`,
-	);
-}
-
-async function makeSigned(dir: string, ca: string, name: string, extensions: string) {
-	await writeFile(join(dir, `${name}.ext`), extensions);
-	await openssl(
-		dir,
-		'req',
-		'-newkey',
-		'ec',
-		'-pkeyopt',
-		'ec_paramgen_curve:prime256v1',
-		'-nodes',
-		'-subj',
-		`/CN=${name}`,
-		'-keyout',
-		`${name}.key`,
-		'-out',
-		`${name}.csr`,
-	);
-	await openssl(
-		dir,
-		'x509',
-		'-req',
-		'-in',
-		`${name}.csr`,
-		'-CA',
-		`${ca}.pem`,
-		'-CAkey',
-		`${ca}.key`,
-		'-CAcreateserial',
-		'-days',
-		'2',
-		'-extfile',
-		`${name}.ext`,
-		'-out',
-		`${name}.pem`,
-	);
-}
-
-async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
-	await makeCa(dir, 'ca');
-	await makeCa(dir, 'other-ca');
-	await makeSigned(
-		dir,
-		'ca',
-		'server',
-		'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
-	);
-	await makeSigned(dir, 'ca', 'client', 'extendedKeyUsage=clientAuth\n');
-	const read = (file: string) => readFile(join(dir, file), 'utf8');
-	return {
-		ca: await read('ca.pem'),
-		otherCa: await read('other-ca.pem'),
-		clientCert: await read('client.pem'),
-		clientKey: await read('client.key'),
-	};
 }
 
 async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {

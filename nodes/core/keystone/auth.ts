@@ -260,12 +260,45 @@ function keystoneUnreachable(url: string, cause: unknown, timeoutMs: number): Es
 	);
 }
 
+/** Node's codes (OpenSSL's verify errors) for a server certificate the client does not trust. */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+	'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+	'SELF_SIGNED_CERT_IN_CHAIN',
+	'DEPTH_ZERO_SELF_SIGNED_CERT',
+	'UNABLE_TO_GET_ISSUER_CERT',
+	'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+	'CERT_UNTRUSTED',
+	'CERT_SIGNATURE_FAILURE',
+]);
+const UNTRUSTED_CERTIFICATE_TEXT =
+	/unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate/i;
+
+/**
+ * A certificate the client refused, in words that say what to change in the credential. Node's
+ * own text ends in advice for a Node command line ("; if the root CA is installed locally, try
+ * running Node.js with --use-system-ca"), which an n8n user cannot follow: it is cut off.
+ */
+function describeTlsFailure(code: string | undefined, text: string): string | undefined {
+	const reason = text.split(';')[0].trim();
+	if (
+		code === 'ERR_TLS_CERT_ALTNAME_INVALID' ||
+		/does not match certificate's altnames/i.test(text)
+	)
+		return `the server's TLS certificate is not for this host name (${reason}): use a host name the certificate names in the URL`;
+	if ((code && UNTRUSTED_CERTIFICATE_CODES.has(code)) || UNTRUSTED_CERTIFICATE_TEXT.test(text))
+		return `the server's TLS certificate is not trusted (${reason}): set Custom CA Certificate to the certificate of the CA that signed it`;
+	return undefined;
+}
+
 /** The reason in words: a known code (also inside undici's "fetch failed" cause), else the text. */
 export function describeNetworkFailure(cause: unknown): string {
 	let current: unknown = cause;
 	for (let depth = 0; depth < 4 && current; depth += 1) {
 		const code = (current as { code?: unknown }).code;
 		if (typeof code === 'string' && NETWORK_CODE_WORDS[code]) return NETWORK_CODE_WORDS[code];
+		const text = current instanceof Error ? current.message : '';
+		const tls = describeTlsFailure(typeof code === 'string' ? code : undefined, text);
+		if (tls) return tls;
 		current = (current as { cause?: unknown }).cause;
 	}
 	const text = cause instanceof Error ? cause.message : String(cause);

@@ -194,11 +194,49 @@ describe('Keystone failures', () => {
 	});
 
 	it('keeps an unknown reason, with any known code in it worded', () => {
-		expect(describeNetworkFailure(new Error('self-signed certificate in certificate chain'))).toBe(
-			'self-signed certificate in certificate chain',
-		);
+		expect(describeNetworkFailure(new Error('socket hang up'))).toBe('socket hang up');
 		expect(describeNetworkFailure(new Error('getaddrinfo ENOTFOUND keystone.example'))).toBe(
 			'the host name was not found',
+		);
+	});
+
+	it.each([
+		// Node 24 through axios (n8n): the server sent only its own certificate
+		[
+			Object.assign(
+				new Error(
+					'unable to verify the first certificate; if the root CA is installed locally, try running Node.js with --use-system-ca',
+				),
+				{ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+			),
+			'unable to verify the first certificate',
+		],
+		// the chain included a CA nobody trusts; undici puts it on the cause
+		[
+			new TypeError('fetch failed', {
+				cause: Object.assign(new Error('self-signed certificate in certificate chain'), {
+					code: 'SELF_SIGNED_CERT_IN_CHAIN',
+				}),
+			}),
+			'self-signed certificate in certificate chain',
+		],
+		// the text alone, no code
+		[new Error('unable to get local issuer certificate'), 'unable to get local issuer certificate'],
+	])('says an untrusted certificate is one and which field fixes it (%#)', (cause, reason) => {
+		expect(describeNetworkFailure(cause)).toBe(
+			`the server's TLS certificate is not trusted (${reason}): set Custom CA Certificate to the certificate of the CA that signed it`,
+		);
+	});
+
+	it('says a certificate for another host name is one', () => {
+		const cause = Object.assign(
+			new Error(
+				"Hostname/IP does not match certificate's altnames: IP: 10.0.0.9 is not in the cert's list: 127.0.0.1",
+			),
+			{ code: 'ERR_TLS_CERT_ALTNAME_INVALID' },
+		);
+		expect(describeNetworkFailure(cause)).toBe(
+			"the server's TLS certificate is not for this host name (Hostname/IP does not match certificate's altnames: IP: 10.0.0.9 is not in the cert's list: 127.0.0.1): use a host name the certificate names in the URL",
 		);
 	});
 });
