@@ -4,20 +4,15 @@ import type {
 	ITriggerFunctions,
 	ITriggerResponse,
 } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { properties } from './description';
-import type { TriggerMode } from './description';
 import { esiLeapMessageBusApiTest } from './methods/credentialTest';
-import { startEventHistory } from './modes/eventHistory';
-import { startMessageBus } from './modes/messageBus';
+import { eventHistoryMode } from './modes/eventHistory';
+import { messageBusMode } from './modes/messageBus';
+import { startTrigger, triggerProperties, type TriggerModeDefinition } from './trigger';
 
-type ModeStarter = (this: ITriggerFunctions) => Promise<ITriggerResponse>;
-
-const MODES: Record<TriggerMode, ModeStarter> = {
-	messageBus: startMessageBus,
-	eventHistory: startEventHistory,
-};
+/** The full package's trigger (n8n-nodes-esi-leap): both modes. */
+const MODES: TriggerModeDefinition[] = [messageBusMode, eventHistoryMode];
 
 export class EsiLeapTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -44,12 +39,13 @@ export class EsiLeapTrigger implements INodeType {
 				// second esiLeapApi entry was never consulted ("Credentials not found" in n8n 2.41.1).
 				// reconcileWithHistory is false only in Message Bus mode (n8n fills in the default of
 				// a shown parameter); Event History mode does not show it, so it is never hidden there.
+				// The cloud trigger has the same entry.
 				name: 'esiLeapApi',
 				required: true,
 				displayOptions: { hide: { reconcileWithHistory: [false] } },
 			},
 		],
-		properties,
+		properties: triggerProperties(MODES),
 	};
 
 	methods = {
@@ -57,9 +53,6 @@ export class EsiLeapTrigger implements INodeType {
 	};
 
 	async trigger(this: ITriggerFunctions): Promise<ITriggerResponse> {
-		const mode = this.getNodeParameter('mode', 'messageBus') as TriggerMode;
-		const start = MODES[mode];
-		if (!start) throw new NodeOperationError(this.getNode(), `Mode: unknown value "${mode}"`);
-		return await start.call(this);
+		return await startTrigger(this, MODES);
 	}
 }

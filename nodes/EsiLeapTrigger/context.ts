@@ -1,7 +1,6 @@
 /** What both trigger modes need from n8n's trigger context beyond parameters. */
 import type { ITriggerFunctions } from 'n8n-workflow';
 
-import type { BusLogger } from '../core/bus/consumer';
 import type { HistoryLogger } from '../core/history/poller';
 import { redact } from '../core/redact';
 
@@ -11,9 +10,10 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
  * n8n's logger for the core. Every line names the node and the workflow (id and name), in the
  * text and in the metadata, so two triggers can be told apart; a line about a failure carries
  * its reason in the text too, because n8n's console output at info level prints no metadata.
- * Every text is redacted (core/redact.ts).
+ * Every text is redacted (core/redact.ts). The bus core's BusLogger has the same shape; the type
+ * comes from the history core so that the cloud package, which has no bus code, needs nothing else.
  */
-export function triggerLogger(context: ITriggerFunctions): HistoryLogger & BusLogger {
+export function triggerLogger(context: ITriggerFunctions): HistoryLogger {
 	const workflow = context.getWorkflow();
 	const node = context.getNode().name;
 	const workflowId = String(workflow.id ?? '');

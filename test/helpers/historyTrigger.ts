@@ -4,7 +4,12 @@
  * data saved the way n8n 2.41 saves it: a snapshot when the node emits and at the end of
  * activation, never on close. A "restart" starts a new trigger from the last snapshot.
  */
-import type { ICredentialDataDecryptedObject, IDataObject, ITriggerResponse } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	INodeType,
+	ITriggerResponse,
+} from 'n8n-workflow';
 
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import type { Emulator } from '../emulator';
@@ -25,6 +30,8 @@ export interface HistoryTriggerOptions {
 	/** See FakeTriggerOptions; default 0.01 s. */
 	minPollIntervalSeconds?: number | null;
 	description?: FakeTriggerOptions['description'];
+	/** The trigger node; default the full package's (the cloud package's has the same name). */
+	nodeType?: new () => INodeType & Pick<EsiLeapTrigger, 'trigger'>;
 }
 
 export interface HistoryTrigger {
@@ -44,13 +51,14 @@ export interface HistoryTrigger {
 
 export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTrigger {
 	const { http, credential } = signedInHttp(options.emulator, options.role ?? 'admin');
+	const NodeType = options.nodeType ?? EsiLeapTrigger;
 	const fake = createFakeTrigger({
 		parameters: { mode: 'eventHistory', ...options.parameters },
 		mode: options.mode,
 		n8nMajor: options.n8nMajor,
 		execute: options.execute,
 		minPollIntervalSeconds: options.minPollIntervalSeconds,
-		description: options.description,
+		description: options.description ?? new NodeType().description,
 	});
 	Object.assign(fake.staticData, structuredClone(options.savedStaticData ?? {}));
 	let saved: IDataObject = structuredClone(fake.staticData);
@@ -77,7 +85,7 @@ export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTri
 		credential,
 		saved: () => structuredClone(saved),
 		async activate() {
-			trigger.response = await new EsiLeapTrigger().trigger.call(fake.context);
+			trigger.response = await new NodeType().trigger.call(fake.context);
 			// ...and at the end of activation (manual runs never save).
 			if ((options.mode ?? 'trigger') === 'trigger') snapshot();
 			return trigger.response;

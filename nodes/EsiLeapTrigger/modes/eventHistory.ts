@@ -34,8 +34,10 @@ import {
 	DEFAULT_GRACE_SECONDS,
 	DEFAULT_MAX_EVENTS_PER_POLL,
 	DEFAULT_POLL_INTERVAL_SECONDS,
+	eventHistoryProperties,
 	MIN_POLL_INTERVAL_SECONDS,
 } from './eventHistoryDescription';
+import type { TriggerModeDefinition } from '../trigger';
 
 /**
  * Event History mode: poll `GET /v1/events` on our own timer (one node, two modes, so trigger()
@@ -298,3 +300,13 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	};
 	return { closeFunction };
 }
+
+export const eventHistoryMode: TriggerModeDefinition = {
+	option: {
+		name: 'Event History',
+		value: 'eventHistory',
+		description: 'Poll the ESI Leap events API (works with an ordinary ESI Leap login)',
+	},
+	properties: eventHistoryProperties,
+	start: startEventHistory,
+};

@@ -10,7 +10,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { parseRetryDelays } from '../../core/bus/ackPolicy';
 import type { AckMode, ExecutionOutcome, OnAckTimeout } from '../../core/bus/ackPolicy';
-import { DEFAULT_RETRY_DELAYS_TEXT } from './messageBusDescription';
+import { DEFAULT_RETRY_DELAYS_TEXT, messageBusProperties } from './messageBusDescription';
 import { connectAmqp, describeBroker } from '../../core/bus/amqp';
 import { BusConsumer, safeErrorText } from '../../core/bus/consumer';
 import type {
@@ -35,6 +35,7 @@ import { canSaveFailedExecution, deduplicationScope, triggerLogger } from '../co
 import { readSharedParameters } from '../description';
 import { readExecutions, type Executions } from '../executions';
 import { option, requireNumber, requireText } from '../parameters';
+import type { TriggerModeDefinition } from '../trigger';
 
 /** Message Bus mode: consume ESI Leap's oslo notifications from RabbitMQ (see core/bus/consumer.ts). */
 
@@ -363,3 +364,13 @@ export async function startMessageBus(this: ITriggerFunctions): Promise<ITrigger
 	});
 	return { closeFunction };
 }
+
+export const messageBusMode: TriggerModeDefinition = {
+	option: {
+		name: 'Message Bus',
+		value: 'messageBus',
+		description: 'Consume ESI Leap notifications from RabbitMQ (instant, needs broker access)',
+	},
+	properties: messageBusProperties,
+	start: startMessageBus,
+};
