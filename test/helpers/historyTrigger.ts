@@ -32,6 +32,8 @@ export interface HistoryTriggerOptions {
 	description?: FakeTriggerOptions['description'];
 	/** The trigger node; default the full package's (the cloud package's has the same name). */
 	nodeType?: new () => INodeType & Pick<EsiLeapTrigger, 'trigger'>;
+	activationMode?: FakeTriggerOptions['activationMode'];
+	deduplicationKeys?: FakeTriggerOptions['deduplicationKeys'];
 }
 
 export interface HistoryTrigger {
@@ -59,6 +61,8 @@ export function createHistoryTrigger(options: HistoryTriggerOptions): HistoryTri
 		execute: options.execute,
 		minPollIntervalSeconds: options.minPollIntervalSeconds,
 		description: options.description ?? new NodeType().description,
+		activationMode: options.activationMode,
+		deduplicationKeys: options.deduplicationKeys,
 	});
 	Object.assign(fake.staticData, structuredClone(options.savedStaticData ?? {}));
 	let saved: IDataObject = structuredClone(fake.staticData);

@@ -61,6 +61,11 @@ export interface FakeTriggerOptions {
 	 * `null` leaves the product floor of 5 s, as in n8n.
 	 */
 	minPollIntervalSeconds?: number | null;
+	/**
+	 * The deduplication keys n8n has stored (its executions table). Default: this fake's own. Pass
+	 * one set to several fakes for mains sharing a database (multi-main).
+	 */
+	deduplicationKeys?: Set<string>;
 	/** How the workflow behaves for an emitted item; default: succeed. */
 	execute?: (
 		json: IDataObject,
@@ -109,7 +114,7 @@ export function createFakeTrigger(options: FakeTriggerOptions): FakeTrigger {
 	const logs: LogLine[] = [];
 	const staticData: IDataObject = {};
 	const cronJobs: FakeTrigger['cronJobs'] = [];
-	const seenKeys = new Set<string>();
+	const seenKeys = options.deduplicationKeys ?? new Set<string>();
 	const hanging: Array<(behaviour: 'succeed' | 'fail') => void> = [];
 	const manual = deferred<INodeExecutionData[][]>();
 	const mode = options.mode ?? 'trigger';
