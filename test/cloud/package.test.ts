@@ -5,7 +5,7 @@
  * check that stopped looking fails here.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ESLint } from 'eslint';
@@ -74,6 +74,33 @@ describe('the cloud package n8n-nodes-esi-leap-cloud', () => {
 			),
 		);
 		expect(codex.node).toBe('n8n-nodes-esi-leap-cloud.esiLeapTrigger');
+	});
+
+	it('builds the shared credential type esiLeapApi byte for byte as the full package does (safe side by side)', () => {
+		const full = path.join(REPO, 'dist/credentials/EsiLeapApi.credentials.js');
+		expect(existsSync(full), `${full} is missing: run npm run build first (npm test does)`).toBe(
+			true,
+		);
+		const fullCode = readFileSync(full, 'utf8');
+		const cloudCode = readFileSync(
+			path.join(unpacked, 'dist/credentials/EsiLeapApi.credentials.js'),
+			'utf8',
+		);
+		expect(cloudCode).toBe(fullCode);
+		// ...with the same icon beside it, where the credential's file: path points.
+		expect(readFileSync(path.join(unpacked, 'dist/icons/esiLeap.svg'))).toEqual(
+			readFileSync(path.join(REPO, 'dist/icons/esiLeap.svg')),
+		);
+	});
+
+	it('is published with the full package, with provenance, from a version tag', () => {
+		const publish = readFileSync(path.join(REPO, '.github/workflows/publish.yml'), 'utf8');
+		expect(publish).toMatch(/tags:\s*\n\s*- '\*\.\*\.\*'/);
+		expect(publish).toContain('id-token: write');
+		expect(publish).toContain('run: npm run release');
+		expect(publish).toContain('run: npm run build:cloud');
+		expect(publish).toContain('run: npm publish ./build/cloud --provenance --access public');
+		expect(publish).toContain('for manifest in package.json cloud/package.json');
 	});
 
 	it('rule: no runtime dependencies (a planted dependency is found)', () => {
