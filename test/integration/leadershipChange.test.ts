@@ -91,10 +91,8 @@ describe('multi-main hand-over, Message Bus (real broker)', () => {
 			() => newLeader.emissions.length === takenByNew.length + takenByOld.length,
 			"the old leader's unacknowledged messages redelivered to the new one",
 		);
-		// Known limitation (README): the old leader's close deleted the restart marker both share.
-		const probe = await bed.connection.createChannel();
-		probe.on('error', () => undefined);
-		await expect(probe.checkExchange(`${queue}.alive`)).rejects.toThrow(/NOT_FOUND/);
+		// The restart marker both share stays: the new leader still consumes.
+		await bed.channel.checkExchange(`${queue}.alive`);
 		const redelivered = newLeader.emissions.slice(takenByNew.length);
 		expect(redelivered.map(messageId).sort()).toEqual([...takenByOld].sort());
 		expect(redelivered.map((e) => e.fate)).toEqual(Array(takenByOld.length).fill('duplicate'));
@@ -111,6 +109,10 @@ describe('multi-main hand-over, Message Bus (real broker)', () => {
 		oldLeader.releaseHanging(); // finishing late, on a closed channel: nothing to acknowledge
 		await triggers.deactivate(newLeader);
 		expect(await messageCount(bed.channel, queue)).toBe(0);
+		// The last consumer's deactivation removes it.
+		const probe = await bed.connection.createChannel();
+		probe.on('error', () => undefined);
+		await expect(probe.checkExchange(`${queue}.alive`)).rejects.toThrow(/NOT_FOUND/);
 
 		const ran = [...executed(oldLeader), ...executed(newLeader)].map(messageId).sort();
 		expect(ran).toEqual([...before, ...during, ...after].sort());

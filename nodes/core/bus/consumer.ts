@@ -176,6 +176,12 @@ interface ChannelState {
 	retryQueuesReady: Set<string>;
 }
 
+/** Whether a consumer other than ours (already cancelled) is on the queue; false when unknown. */
+async function othersConsume(state: ChannelState): Promise<boolean> {
+	const info = await state.channel.checkQueue(state.queue).catch(() => undefined);
+	return (info?.consumerCount ?? 0) > 0;
+}
+
 const DEFAULT_OUTAGE_NOTICE_MS = 2 * 60_000;
 /** Succeeded message ids kept for redeliveries: far more than can be unacked at once. */
 const MIN_REMEMBERED_IDS = 10_000;
@@ -326,9 +332,12 @@ export class BusConsumer {
 			);
 		}
 		if (state) {
-			// Deactivated: the restart marker is only compared on reconnects of this activation.
+			// Deactivated: the restart marker is only compared on reconnects of this activation. It
+			// stays while another consumer is on the queue (a multi-main hand-over: the new leader
+			// already consumes), or that one's next reconnect would be taken for a broker restart.
 			const marker = this.options.topology.restartMarker;
-			if (state.alive && marker) await state.channel.deleteExchange(marker).catch(() => undefined);
+			if (state.alive && marker && !(await othersConsume(state)))
+				await state.channel.deleteExchange(marker).catch(() => undefined);
 			state.alive = false;
 			await state.channel.close().catch(() => undefined);
 			await state.connection.close().catch(() => undefined);
