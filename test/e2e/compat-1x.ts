@@ -1,5 +1,6 @@
 /**
- * `npm run test:e2e:1x`: the regular-mode ESI Leap scenarios (esi-leap.e2e.test.ts) against the
+ * `npm run test:e2e:1x`: the regular-mode ESI Leap scenarios (esi-leap.e2e.test.ts), the request
+ * bodies and both packages side by side (cloudSideBySide.e2e.test.ts) against the
  * pinned n8n 1.x (N8N_1X in n8n-install.ts) on the Node running this script. Installs it into
  * the same cache as the 2.x one the first time, then hands the harness its paths and the
  * environment 1.x needs (E2E_N8N_BIN, E2E_NODE_BIN, E2E_N8N_ENV; see test/e2e/README.md).
@@ -24,7 +25,11 @@ async function main(): Promise<number> {
 			'test/e2e/vitest.config.mts',
 			...(files.length
 				? files
-				: ['test/e2e/esi-leap.e2e.test.ts', 'test/e2e/n8nRequestBodies.e2e.test.ts']),
+				: [
+						'test/e2e/esi-leap.e2e.test.ts',
+						'test/e2e/n8nRequestBodies.e2e.test.ts',
+						'test/e2e/cloudSideBySide.e2e.test.ts',
+					]),
 		],
 		{
 			cwd: REPO_ROOT,
