@@ -25,8 +25,16 @@ export type TriggerMode = 'messageBus' | 'eventHistory';
 export interface TriggerModeDefinition {
 	/** The entry in the Mode list; its value is the mode. */
 	option: INodePropertyOptions & { value: TriggerMode };
-	/** Top-level parameters, and entries of the shared Options collection (`'/mode'`-scoped). */
-	properties: { topLevel: INodeProperties[]; options: INodeProperties[] };
+	/**
+	 * Top-level parameters, entries of the shared Options collection (`'/mode'`-scoped), and a
+	 * mode's own Events list with the parameters of its events (shown after the shared Events
+	 * list, which modes with their own hide).
+	 */
+	properties: {
+		topLevel: INodeProperties[];
+		options: INodeProperties[];
+		events?: INodeProperties[];
+	};
 	start(this: ITriggerFunctions): Promise<ITriggerResponse>;
 }
 
@@ -50,6 +58,7 @@ export function triggerProperties(modes: readonly TriggerModeDefinition[]): INod
 		...modes.flatMap((mode) => mode.properties.topLevel),
 		...executionsProperties,
 		eventsProperty,
+		...modes.flatMap((mode) => mode.properties.events ?? []),
 		payloadFiltersProperty,
 		{
 			displayName: 'Options',

@@ -124,3 +124,8 @@ export function parseStrict(text: string): {
 				error: `time data '${text}' does not match format '%Y-%m-%dT%H:%M:%S'`,
 			};
 }
+
+/** An HTTP `Date` header value (RFC 9110 IMF-fixdate, whole seconds) for a naive UTC time. */
+export function httpDate(time: NaiveTime): string {
+	return new Date(toEpochMicros(time) / 1000).toUTCString();
+}

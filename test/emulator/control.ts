@@ -55,6 +55,13 @@ export interface SeedEventsOptions {
 	resourceUuid?: string;
 }
 
+export interface SeedObjectsOptions {
+	/** Lessee project of the leases (default esi-lessee); offers are open to every project. */
+	lesseeId?: string;
+	/** Seconds from now to the end; default 7 days (ESI's default lease length). */
+	endInSeconds?: number;
+}
+
 export interface EmulatorControl {
 	/** Runs one manager pass now (the interval keeps running too). */
 	tick(): Promise<void>;
@@ -88,6 +95,13 @@ export interface EmulatorControl {
 	releaseHeldEvents(): number[];
 	/** Appends `count` event rows quickly (history backlogs); returns the id range. */
 	seedEvents(count: number, options?: SeedEventsOptions): { firstId: number; lastId: number };
+	/**
+	 * Inserts `count` active leases (or available offers) on `test_node` resources straight into
+	 * the database, for benchmarks of the lease and offer lists; returns their uuids. A test_node
+	 * accepts any id and keeps no state (spec §7.2), so no node inventory is needed.
+	 */
+	seedLeases(count: number, options?: SeedObjectsOptions): string[];
+	seedOffers(count: number, options?: SeedObjectsOptions): string[];
 	runLifecycle(options?: LifecycleOptions): Promise<LifecycleResult>;
 	/**
 	 * Runs `action` right after the emulator has answered the next ESI request whose path starts
@@ -225,6 +239,54 @@ export function createControl(deps: ControlDeps): EmulatorControl {
 				});
 			}
 			return { firstId, lastId: db.nextEventId - 1 };
+		},
+		seedLeases(count, options = {}) {
+			const start = now();
+			const end = addSeconds(start, options.endInSeconds ?? 7 * 86_400);
+			return Array.from({ length: count }, () => {
+				const uuid = randomUUID();
+				db.leases.push({
+					id: db.nextLeaseId++,
+					uuid,
+					name: null,
+					projectId: options.lesseeId ?? db.projects[3].id,
+					ownerId: db.projects[2].id,
+					resourceType: 'test_node',
+					resourceUuid: randomUUID(),
+					startTime: start,
+					endTime: end,
+					fulfillTime: start,
+					expireTime: null,
+					status: 'active',
+					properties: {},
+					purpose: null,
+					offerUuid: null,
+					parentLeaseUuid: null,
+				});
+				return uuid;
+			});
+		},
+		seedOffers(count, options = {}) {
+			const start = now();
+			const end = addSeconds(start, options.endInSeconds ?? 7 * 86_400);
+			return Array.from({ length: count }, () => {
+				const uuid = randomUUID();
+				db.offers.push({
+					id: db.nextOfferId++,
+					uuid,
+					name: null,
+					projectId: db.projects[2].id,
+					lesseeId: null,
+					resourceType: 'test_node',
+					resourceUuid: randomUUID(),
+					startTime: start,
+					endTime: end,
+					status: 'available',
+					properties: {},
+					parentLeaseUuid: null,
+				});
+				return uuid;
+			});
 		},
 		async runLifecycle(options = {}) {
 			const ending = options.ending ?? 'delete';

@@ -14,6 +14,7 @@ import {
 	type EmulatorControl,
 	type FailureRule,
 } from './control';
+import { httpDate, now } from './clock';
 import { createEngine } from './engine';
 import { fault, readBody, send, type Reply } from './http';
 import { findValidToken, handleKeystone, issueToken, type TokenStore } from './keystone';
@@ -99,12 +100,17 @@ function close(server: Server): Promise<void> {
 	});
 }
 
-function serve(handler: (request: IncomingMessage, rawBody: string) => Promise<Reply>) {
+function serve(
+	handler: (request: IncomingMessage, rawBody: string) => Promise<Reply>,
+	date?: () => string,
+) {
 	return (request: IncomingMessage, response: ServerResponse) => {
 		readBody(request)
 			.then((rawBody) => handler(request, rawBody))
 			.catch((error: Error) => fault(500, error.message))
-			.then((reply) => send(response, reply));
+			.then((reply) =>
+				send(response, date ? { ...reply, headers: { Date: date(), ...reply.headers } } : reply),
+			);
 	};
 }
 
@@ -170,10 +176,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		callAs,
 	});
 
-	const listener = (handler: (request: IncomingMessage, rawBody: string) => Promise<Reply>) =>
+	const listener = (
+		handler: (request: IncomingMessage, rawBody: string) => Promise<Reply>,
+		date?: () => string,
+	) =>
 		options.tls
-			? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, serve(handler))
-			: createServer(serve(handler));
+			? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, serve(handler, date))
+			: createServer(serve(handler, date));
 
 	const keystoneServer = listener(async (request, rawBody) => {
 		const url = new URL(request.url ?? '/', 'http://keystone.internal');
@@ -191,53 +200,65 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 		return reply;
 	});
 
-	const esiServer = listener(async (request, rawBody) => {
-		const url = new URL(request.url ?? '/', 'http://esi.internal');
-		const method = request.method ?? 'GET';
-		if (url.pathname.startsWith('/_emulator/')) {
-			let body: Record<string, unknown> = {};
-			try {
-				body = rawBody ? JSON.parse(rawBody) : {};
-			} catch {
-				return fault(400, 'control body must be JSON');
+	const esiServer = listener(
+		async (request, rawBody) => {
+			const url = new URL(request.url ?? '/', 'http://esi.internal');
+			const method = request.method ?? 'GET';
+			if (url.pathname.startsWith('/_emulator/')) {
+				let body: Record<string, unknown> = {};
+				try {
+					body = rawBody ? JSON.parse(rawBody) : {};
+				} catch {
+					return fault(400, 'control body must be JSON');
+				}
+				return handleControlHttp(
+					control,
+					db,
+					method,
+					url.pathname.slice('/_emulator/'.length),
+					body,
+				);
 			}
-			return handleControlHttp(control, db, method, url.pathname.slice('/_emulator/'.length), body);
-		}
-		const failure = failures.find(
-			(rule) =>
-				rule.remaining > 0 && (!rule.pathPrefix || url.pathname.startsWith(rule.pathPrefix)),
-		);
-		let reply: Reply;
-		if (failure) {
-			failure.remaining--;
-			if (failure.remaining === 0) failures.splice(failures.indexOf(failure), 1);
-			if (failure.hang) return await new Promise<Reply>(() => undefined);
-			reply = fault(
-				failure.status,
-				`Injected failure (HTTP ${failure.status}) from the ESI Leap emulator`,
+			const failure = failures.find(
+				(rule) =>
+					rule.remaining > 0 && (!rule.pathPrefix || url.pathname.startsWith(rule.pathPrefix)),
 			);
-		} else {
-			reply = await handleEsi(db, engine, config, {
+			let reply: Reply;
+			if (failure) {
+				failure.remaining--;
+				if (failure.remaining === 0) failures.splice(failures.indexOf(failure), 1);
+				if (failure.hang) return await new Promise<Reply>(() => undefined);
+				reply = fault(
+					failure.status,
+					`Injected failure (HTTP ${failure.status}) from the ESI Leap emulator`,
+				);
+			} else {
+				reply = await handleEsi(db, engine, config, {
+					method,
+					path: url.pathname,
+					query: url.searchParams,
+					headers: request.headers,
+					rawBody,
+					token: findValidToken(tokens, request.headers['x-auth-token'] as string | undefined),
+				});
+			}
+			requestLog.push({
 				method,
-				path: url.pathname,
-				query: url.searchParams,
-				headers: request.headers,
-				rawBody,
-				token: findValidToken(tokens, request.headers['x-auth-token'] as string | undefined),
+				path: url.pathname + url.search,
+				status: reply.status,
 			});
-		}
-		requestLog.push({
-			method,
-			path: url.pathname + url.search,
-			status: reply.status,
-		});
-		const hook = afterRequest.find((candidate) => url.pathname.startsWith(candidate.pathPrefix));
-		if (hook) {
-			afterRequest.splice(afterRequest.indexOf(hook), 1);
-			hook.action();
-		}
-		return reply;
-	});
+			const hook = afterRequest.find((candidate) => url.pathname.startsWith(candidate.pathPrefix));
+			if (hook) {
+				afterRequest.splice(afterRequest.indexOf(hook), 1);
+				hook.action();
+			}
+			return reply;
+		},
+		// ESI's eventlet WSGI server stamps every answer with the host clock, the clock the manager
+		// compares end times with (a Date header in every capture, e.g.
+		// test/fixtures/esi-leap-real/rest-14-leases-list-admin.json): here the emulated clock.
+		() => httpDate(now()),
+	);
 
 	const keystonePort = await listen(keystoneServer, options.keystonePort ?? 0, host);
 	const esiPort = await listen(esiServer, options.esiPort ?? 0, host);

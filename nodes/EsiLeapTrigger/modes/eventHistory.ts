@@ -18,6 +18,9 @@ import {
 	type CursorStore,
 	type StartPosition,
 } from '../../core/history/poller';
+import type { WatchItem } from '../../core/watch/items';
+import { LeadTimeError, parseLeadTimes } from '../../core/watch/leadTime';
+import { Watcher, type WatchSettings, type WatchStore } from '../../core/watch/watcher';
 import { n8nClock } from '../../shared/clock';
 import { toNodeError } from '../../shared/errors';
 import { esiLeapApiTransport } from '../../shared/transport';
@@ -31,6 +34,7 @@ import { readSharedParameters, type SharedParameters } from '../description';
 import { readExecutions, type Executions } from '../executions';
 import { optionalText, readNumber } from '../parameters';
 import {
+	DEFAULT_LEAD_TIMES,
 	DEFAULT_GRACE_SECONDS,
 	DEFAULT_MAX_EVENTS_PER_POLL,
 	DEFAULT_POLL_INTERVAL_SECONDS,
@@ -47,6 +51,8 @@ import type { TriggerModeDefinition } from '../trigger';
 
 /** Key of the cursor in `getWorkflowStaticData('node')`. */
 export const CURSOR_KEY = 'eventHistoryCursor';
+/** Key of the watch snapshot (lease and offer events) in the same static data. */
+export const WATCH_KEY = 'watchSnapshot';
 
 /** How long close waits for a poll in flight; a later finish emits nothing. */
 const CLOSE_WAIT_MS = 10_000;
@@ -118,14 +124,63 @@ function readHistoryParameters(context: ITriggerFunctions): HistoryParameters {
 	};
 }
 
-function staticDataStore(context: ITriggerFunctions): CursorStore {
+function staticDataStore(context: ITriggerFunctions, key: string): CursorStore & WatchStore {
 	const staticData = context.getWorkflowStaticData('node');
 	return {
-		read: () => staticData[CURSOR_KEY],
-		write: (value) => {
-			staticData[CURSOR_KEY] = value as unknown as IDataObject;
+		read: () => staticData[key],
+		write: (value: unknown) => {
+			staticData[key] = value as IDataObject;
 		},
 	};
+}
+
+/** A manual test's watch keeps its snapshot in memory only (it reports what is there). */
+function memoryStore(): WatchStore {
+	let state: unknown;
+	return { read: () => state, write: (value) => (state = value) };
+}
+
+function readWatchSettings(
+	context: ITriggerFunctions,
+	shared: SharedParameters,
+	history: HistoryParameters,
+): WatchSettings {
+	let leadSeconds: number[] = [];
+	if (shared.watchEvents.includes('lease.ending_soon')) {
+		try {
+			leadSeconds = parseLeadTimes(
+				String(context.getNodeParameter('leadTimes', DEFAULT_LEAD_TIMES)),
+			);
+		} catch (error) {
+			const message = error instanceof LeadTimeError ? error.message : String(error);
+			throw new NodeOperationError(context.getNode(), `Lead Times: ${message}`);
+		}
+	}
+	const wantsOffers = shared.watchEvents.some((event) => event.startsWith('offer.'));
+	const freeForHours = wantsOffers
+		? readNumber(context, 'offerFilters.freeForHours', 'Free For (Hours)', 0, {
+				min: 0,
+				integer: false,
+			})
+		: 0;
+	const offerText = (name: string) =>
+		wantsOffers ? optionalText(context, `offerFilters.${name}`) : undefined;
+	const settings: WatchSettings = {
+		events: shared.watchEvents,
+		leadSeconds,
+		allProjects: context.getNodeParameter('options.allProjects', false) as boolean,
+		resourceType: history.resourceType,
+		resourceUuid: history.resourceUuid,
+		resourceClass: offerText('resourceClass'),
+		ownerProject: offerText('ownerProject'),
+		lesseeProject: offerText('lesseeProject'),
+		freeForSeconds: freeForHours > 0 ? Math.round(freeForHours * 3600) : undefined,
+		emitCurrent: context.getNodeParameter('options.emitCurrent', false) as boolean,
+	};
+	// Unset fields stay out, so the snapshot's scope does not change with the parameter layout.
+	return Object.fromEntries(
+		Object.entries(settings).filter(([, value]) => value !== undefined),
+	) as unknown as WatchSettings;
 }
 
 /** A manual test must not move the cursor: it gets a store that refuses writes. */
@@ -155,6 +210,18 @@ function makeDeliver(context: ITriggerFunctions, executions: Executions, clock: 
 		pending.push(done.promise.catch(() => undefined));
 		context.emit([items], undefined, done, keyPrefix + key);
 	};
+	/** Watch items are keyed by their dedupe key (lease + lead time + end time, ...). */
+	const deliverWatch = (items: WatchItem[]) => {
+		const asItem = (watchItem: WatchItem) => ({ json: watchItem as unknown as IDataObject });
+		if (executions.kind === 'event') {
+			for (const watchItem of items) emit([asItem(watchItem)], `watch:${watchItem.dedupe_key}`);
+			return;
+		}
+		for (let start = 0; start < items.length; start += executions.maxItems) {
+			const batch = items.slice(start, start + executions.maxItems);
+			emit(batch.map(asItem), `watch:${batch[0].dedupe_key}:${batch.length}`);
+		}
+	};
 	const deliver = (events: EsiLeapEvent[]) => {
 		if (executions.kind === 'event') {
 			for (const event of events) emit([item(event)], String(event.event_id));
@@ -172,7 +239,7 @@ function makeDeliver(context: ITriggerFunctions, executions: Executions, clock: 
 		pending = [];
 		await settlesWithin(clock, Promise.all(batch), waitMs);
 	};
-	return { deliver, settled };
+	return { deliver, deliverWatch, settled };
 }
 
 function describeSearch(
@@ -212,47 +279,91 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 	const scheduler: { current?: PollScheduler } = {};
 	const clock = n8nClock();
 	const delivery = makeDeliver(this, history.executions, clock);
+	const client = createEsiLeapClient(esiLeapApiTransport(this));
+	const isStopped = () => scheduler.current?.isStopped ?? false;
 
-	const poller = new HistoryPoller({
-		client: createEsiLeapClient(esiLeapApiTransport(this)),
-		store: manual ? READ_ONLY_STORE : staticDataStore(this),
-		start: history.start,
-		selection: {
-			events: shared.events,
-			select: shared.select,
-			resourceType: history.resourceType,
-			resourceUuid: history.resourceUuid,
-		},
-		leaseDetails: history.leaseDetails,
-		includeRaw: shared.includeRaw,
-		limits: { graceMs: history.graceMs, maxEventsPerPoll: history.maxEventsPerPoll },
-		now: clock.now,
-		deliver: delivery.deliver,
-		isStopped: () => scheduler.current?.isStopped ?? false,
-		logger,
-	});
+	// ESI Leap's own events, from GET /v1/events (only when one of them is chosen).
+	const poller =
+		shared.events.length === 0
+			? undefined
+			: new HistoryPoller({
+					client,
+					store: manual ? READ_ONLY_STORE : staticDataStore(this, CURSOR_KEY),
+					start: history.start,
+					selection: {
+						events: shared.events,
+						select: shared.select,
+						resourceType: history.resourceType,
+						resourceUuid: history.resourceUuid,
+					},
+					leaseDetails: history.leaseDetails,
+					includeRaw: shared.includeRaw,
+					limits: { graceMs: history.graceMs, maxEventsPerPoll: history.maxEventsPerPoll },
+					now: clock.now,
+					deliver: delivery.deliver,
+					isStopped,
+					logger,
+				});
+
+	// The watch events, from the lease and offer lists (core/watch).
+	const watchSettings =
+		shared.watchEvents.length === 0 ? undefined : readWatchSettings(this, shared, history);
+	const makeWatcher = (
+		store: WatchStore,
+		deliver: (items: WatchItem[]) => void,
+		emitCurrent?: boolean,
+	) =>
+		watchSettings &&
+		new Watcher({
+			client,
+			store,
+			settings: emitCurrent ? { ...watchSettings, emitCurrent } : watchSettings,
+			select: shared.matchesFilters,
+			deliver,
+			now: clock.now,
+			isStopped,
+			logger,
+		});
 
 	if (manual) {
 		const manualTriggerFunction = async () => {
-			const found = await poller.findNewestMatching().catch((error: unknown) => {
+			const fail = (error: unknown) => {
 				throw toNodeError(this.getNode(), error);
-			});
-			if (!found.event) {
-				throw new NodeOperationError(
-					this.getNode(),
-					`No ESI Leap event matched among the ${found.searched} events ESI Leap returned`,
-					{ description: describeSearch(this, shared, history) },
-				);
+			};
+			const found = poller ? await poller.findNewestMatching().catch(fail) : undefined;
+			if (found?.event) {
+				this.emit([[{ json: found.event as unknown as IDataObject }]]);
+				return;
 			}
-			this.emit([[{ json: found.event as unknown as IDataObject }]]);
+			// The watch events: what is there now (as on a first poll with Emit Current Matches).
+			let current: WatchItem[] = [];
+			await makeWatcher(memoryStore(), (items) => (current = items), true)
+				?.poll()
+				.catch(fail);
+			if (current.length > 0) {
+				this.emit([[{ json: current[0] as unknown as IDataObject }]]);
+				return;
+			}
+			throw new NodeOperationError(
+				this.getNode(),
+				found
+					? `No ESI Leap event matched among the ${found.searched} events ESI Leap returned`
+					: 'No lease or offer matches the chosen events now',
+				{ description: describeSearch(this, shared, history) },
+			);
 		};
 		return { manualTriggerFunction, closeFunction: async () => undefined };
 	}
 
-	// First activation: fix the start position now, so a wrong login fails the activation.
-	await poller.initialize().catch((error: unknown) => {
+	const watcher = makeWatcher(staticDataStore(this, WATCH_KEY), delivery.deliverWatch);
+
+	// First activation: fix the start position (and the watch baseline) now, so a wrong login
+	// fails the activation.
+	const activationFailed = (error: unknown) => {
 		throw toNodeError(this.getNode(), error);
-	});
+	};
+	await poller?.initialize().catch(activationFailed);
+	if (watcher?.needsBaseline()) await watcher.poll().catch(activationFailed);
 
 	const streak = new FailureStreak({
 		logger,
@@ -267,12 +378,19 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 		},
 	});
 
+	/** One tick: the history poll, then the watch poll; the first failure ends the tick. */
+	const pollOnce = async () => {
+		const report = await poller?.poll();
+		const watched = await watcher?.poll();
+		return { report, watched };
+	};
+
 	scheduler.current = new PollScheduler({
 		intervalMs: history.intervalMs,
 		clock,
 		run: async () => {
-			const outcome = await poller.poll().then(
-				(report) => report,
+			const outcome = await pollOnce().then(
+				(result) => result,
 				(error: Error) => error,
 			);
 			if (outcome instanceof Error) {
@@ -280,13 +398,16 @@ export async function startEventHistory(this: ITriggerFunctions): Promise<ITrigg
 				return;
 			}
 			streak.succeeded();
-			if (outcome.emitted > 0 || outcome.lateArrivals > 0) {
+			const { report, watched } = outcome;
+			if (watched && watched.emitted > 0) logger.debug('Watch poll', { ...watched });
+			if (!report) return undefined;
+			if (report.emitted > 0 || report.lateArrivals > 0) {
 				logger.debug('Event history poll', {
-					...outcome,
-					abandonedGaps: outcome.abandonedGaps.length,
+					...report,
+					abandonedGaps: report.abandonedGaps.length,
 				});
 			}
-			if (!outcome.truncated) return undefined;
+			if (!report.truncated) return undefined;
 			// Backlog: let n8n finish this batch before fetching the next one.
 			await delivery.settled(BACKLOG_BATCH_WAIT_MS);
 			return 'more';

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { historyEventsProperty } from '../../shared/descriptions';
+
 /** Parameters of the Event History mode only, shown only when mode = eventHistory. */
 const showForHistory = { show: { mode: ['eventHistory'] } };
 const showOptionForHistory = { show: { '/mode': ['eventHistory'] } };
@@ -82,7 +84,8 @@ const options: INodeProperties[] = [
 		default: '',
 		displayOptions: showOptionForHistory,
 		placeholder: 'ironic_node',
-		description: 'Only events of leases on this resource type (filtered by ESI Leap)',
+		description:
+			'Only events of leases (and watched offers) on this resource type (filtered by ESI Leap)',
 	},
 	{
 		displayName: 'Resource UUID',
@@ -91,7 +94,7 @@ const options: INodeProperties[] = [
 		default: '',
 		displayOptions: showOptionForHistory,
 		description:
-			'Only events of leases on this node. ESI Leap filters on it when Resource Type is set too; otherwise the trigger does.',
+			'Only events of leases (and watched offers) on this node. ESI Leap filters on it when Resource Type is set too; otherwise the trigger does.',
 	},
 	{
 		displayName: 'Late Event Grace (Seconds)',
@@ -112,6 +115,89 @@ const options: INodeProperties[] = [
 		displayOptions: showOptionForHistory,
 		description: 'A larger backlog is worked off over several polls, keeping memory bounded',
 	},
+
+	{
+		displayName: 'All Projects (Admin)',
+		name: 'allProjects',
+		type: 'boolean',
+		default: false,
+		displayOptions: showOptionForHistory,
+		description:
+			"Whether the lease watch events cover every project's leases (view=all, needs the admin role). Off: the leases of the login's project, as lessee or owner.",
+	},
+	{
+		displayName: 'Emit Current Matches on First Poll',
+		name: 'emitCurrent',
+		type: 'boolean',
+		default: false,
+		displayOptions: showOptionForHistory,
+		description:
+			'Whether the first poll of the lease and offer watch events reports what already exists (once) instead of taking a silent baseline',
+	},
 ];
 
-export const eventHistoryProperties = { topLevel, options };
+export const DEFAULT_LEAD_TIMES = '24h';
+
+/** The watch events' own parameters, shown only when such an event is chosen. */
+const watch: INodeProperties[] = [
+	{
+		displayName: 'Lead Times',
+		name: 'leadTimes',
+		type: 'string',
+		default: DEFAULT_LEAD_TIMES,
+		placeholder: '7d, 24h, 1h',
+		displayOptions: { show: { mode: ['eventHistory'], events: ['lease.ending_soon'] } },
+		description:
+			'How long before its end an active lease is reported, comma-separated (d, h, m, s; a bare number is hours). Each lead time warns once per lease and end time.',
+	},
+	{
+		displayName: 'Offer Filters',
+		name: 'offerFilters',
+		type: 'collection',
+		placeholder: 'Add Offer Filter',
+		default: {},
+		displayOptions: { show: { mode: ['eventHistory'], events: ['offer.available', 'offer.gone'] } },
+		description:
+			'Which offers Offer Available and Offer Gone watch (with Resource Type and Resource UUID from the options). Node properties: use Payload Filters on node.properties.*.',
+		options: [
+			{
+				displayName: 'Resource Class',
+				name: 'resourceClass',
+				type: 'string',
+				default: '',
+				placeholder: 'fc430',
+				description:
+					"Only offers of nodes of this resource class (ESI Leap's resource_class filter)",
+			},
+			{
+				displayName: 'Owner Project',
+				name: 'ownerProject',
+				type: 'string',
+				default: '',
+				description: "Only offers made by this project (ID or name; ESI Leap's project_id filter)",
+			},
+			{
+				displayName: 'Lessee Project',
+				name: 'lesseeProject',
+				type: 'string',
+				default: '',
+				description:
+					"Only offers reserved for this project ID (the offer's lessee_id; checked by the trigger)",
+			},
+			{
+				displayName: 'Free For (Hours)',
+				name: 'freeForHours',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					"Only offers free from now for at least this long (ESI Leap's available_start_time/available_end_time); 0 = any free time",
+			},
+		],
+	},
+];
+
+/** Event History's Events list (ESI's six and the watch events), then the watch parameters. */
+const events: INodeProperties[] = [historyEventsProperty, ...watch];
+
+export const eventHistoryProperties = { topLevel, options, events };

@@ -191,6 +191,13 @@ export interface EsiLeapClient {
 	resolveOfferUuid(uuidOrName: string, filters?: OfferListFilters): Promise<string>;
 	/** A UUID is returned as is; a name must match exactly one lease in `listLeases(filters)`. */
 	resolveLeaseUuid(uuidOrName: string, filters?: LeaseListFilters): Promise<string>;
+
+	/**
+	 * ESI's clock: the HTTP `Date` header (RFC 9110, whole seconds) of the latest answer that had
+	 * one, as epoch milliseconds; undefined before that. The watch events measure lead times with
+	 * it, so a skewed n8n clock does not move the warnings.
+	 */
+	serverTime(): number | undefined;
 }
 
 // oslo's is_uuid_like: 32 hex digits, dashes optional.
@@ -209,6 +216,7 @@ export function createEsiLeapClient(
 ): EsiLeapClient {
 	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 	const deleteTimeoutMs = options.deleteTimeoutMs ?? DEFAULT_DELETE_TIMEOUT_MS;
+	let serverTime: number | undefined;
 
 	async function send(
 		method: HttpMethod,
@@ -234,6 +242,8 @@ export function createEsiLeapClient(
 			...(extra.responseType ? { responseType: extra.responseType } : {}),
 		}).catch((cause: unknown) => networkError(method, path, cause));
 		if (response instanceof Error) throw response;
+		const date = Date.parse(response.headers?.date ?? '');
+		if (Number.isFinite(date)) serverTime = date;
 		if (response.status < 200 || response.status >= 300) {
 			throw errorFromResponse(method, path, response, extra.subject);
 		}
@@ -288,6 +298,8 @@ export function createEsiLeapClient(
 	}
 
 	const client: EsiLeapClient = {
+		serverTime: () => serverTime,
+
 		root: async () => call(versionDocumentSchema, 'GET', '/'),
 
 		listOffers: async (filters = {}) => {

@@ -113,7 +113,16 @@ export interface LeaseNotification extends OsloNotification {
 	phase: EventPhase;
 	priority: 'INFO' | 'ERROR';
 	data: LeasePayloadData;
+	/**
+	 * delete.*: how the lease ended. Only an API DELETE carries a user in its context; the
+	 * manager's expiry sends `_context_user: null` (spec §4.2; captures amqp-lease-delete-end vs
+	 * amqp-lease-expire-delete-end). Read here, then the context is dropped. Null for fulfill.*.
+	 */
+	endCause: EndCause | null;
 }
+
+/** Why a lease ended: the manager expired it, or someone deleted it through the API. */
+export type EndCause = 'expired' | 'deleted';
 
 export type DecodeResult =
 	| { kind: 'lease'; notification: LeaseNotification }
@@ -256,6 +265,12 @@ export function decodeNotification(body: Uint8Array): DecodeResult {
 			...eventType,
 			priority: notification.priority,
 			data: payload.data['esi_leap_object.data'],
+			endCause:
+				eventType.action !== 'delete'
+					? null
+					: typeof (message.data as Record<string, unknown>)._context_user === 'string'
+						? 'deleted'
+						: 'expired',
 		},
 	};
 }

@@ -32,6 +32,8 @@ export class FilterConfigError extends Error {
 }
 
 export type EventPredicate = (event: EsiLeapEvent) => boolean;
+/** A payload-filter check on any item (the watch items share the filters with the six events). */
+export type ItemPredicate = (item: object) => boolean;
 
 /** Follows `a.b.c` through plain objects; undefined when any step is missing. */
 export function getByPath(source: unknown, path: string): unknown {
@@ -60,7 +62,7 @@ function compileRegex(source: string): RegExp | Error {
 	}
 }
 
-function compileOne(spec: PayloadFilterSpec, index: number): EventPredicate {
+function compileOne(spec: PayloadFilterSpec, index: number): ItemPredicate {
 	const path = spec.path.trim();
 	if (path === '' || path.split('.').some((part) => part === '')) {
 		throw new FilterConfigError(
@@ -70,7 +72,7 @@ function compileOne(spec: PayloadFilterSpec, index: number): EventPredicate {
 		);
 	}
 	const expected = spec.value ?? '';
-	const valueAt = (event: EsiLeapEvent) => asText(getByPath(event, path));
+	const valueAt = (event: object) => asText(getByPath(event, path));
 	switch (spec.operator) {
 		case 'equals':
 			return (event) => valueAt(event) === expected;
@@ -135,9 +137,15 @@ export function validateEventTypes(events: readonly string[]): ShortEventType[] 
 	return [...new Set(events)] as ShortEventType[];
 }
 
+/** The payload filters alone: every row must match. */
+export function compileFilters(filters: readonly PayloadFilterSpec[]): ItemPredicate {
+	const predicates = filters.map(compileOne);
+	return (item) => predicates.every((matches) => matches(item));
+}
+
 /** Compiles the selection once (at activation), so a bad regex fails early, naming the filter. */
 export function compileSelection(selection: EventSelection): EventPredicate {
 	const events = new Set(validateEventTypes(selection.events));
-	const predicates = (selection.filters ?? []).map(compileOne);
-	return (event) => events.has(event.event) && predicates.every((matches) => matches(event));
+	const matches = compileFilters(selection.filters ?? []);
+	return (event) => events.has(event.event) && matches(event);
 }

@@ -87,6 +87,7 @@ export function normalizeBusNotification(
 		lease,
 		node,
 	};
+	if (notification.action === 'delete') event.end_cause = notification.endCause;
 	if (options.includeRaw) event.raw = { 'oslo.version': '2.0', 'oslo.message': notification.raw };
 	return event;
 }
@@ -177,6 +178,18 @@ export function normalizeRestLease(lease: RestLease): {
 }
 
 /**
+ * How a lease ended, from its status after the delete.* event: the manager's `expire` sets
+ * `expired` (`wait expire` while it retries a failed release), an API DELETE `deleted` (`wait
+ * cancel` while the manager retries it): esi_leap/objects/lease.py:235-241 (cancel) and 303-309
+ * (expire), spec §6.2. Null otherwise.
+ */
+export function endCauseOf(status: string | null): 'expired' | 'deleted' | null {
+	if (status === 'expired' || status === 'wait expire') return 'expired';
+	if (status === 'deleted' || status === 'wait cancel') return 'deleted';
+	return null;
+}
+
+/**
  * History: one `GET /v1/events` row → the normalized item (source `history`).
  * Throws EnvelopeDecodeError (field named) for an unknown event type, a missing lease uuid or
  * an unparseable time; use isSupportedEventType() first to skip foreign event types quietly.
@@ -218,6 +231,7 @@ export function normalizeHistoryEvent(
 		lease: details?.lease ?? null,
 		node: details?.node ?? null,
 	};
+	if (eventType.action === 'delete') event.end_cause = endCauseOf(details?.lease.status ?? null);
 	if (options.leaseError !== undefined) event.lease_error = options.leaseError;
 	if (options.includeRaw) event.raw = { ...row };
 	return event;

@@ -70,6 +70,13 @@ export interface EsiLeapEvent {
 	lease: NormalizedLease | null;
 	/** Null in history mode unless lease details are fetched. */
 	node: NormalizedNode | null;
+	/**
+	 * delete.* only: `expired` (ESI's manager ended it at its end time) or `deleted` (cancelled
+	 * through the API). On the bus from the message's context (manager or user); in history mode
+	 * from the lease's final status, so only with lease details (null without, or when the lease
+	 * is not final yet).
+	 */
+	end_cause?: 'expired' | 'deleted' | null;
 	/** History mode with lease details: why the lease lookup failed (the event is still emitted). */
 	lease_error?: string;
 	/**

@@ -37,11 +37,12 @@ export function parseLeadTimes(text: string): number[] {
 	return [...new Set(seconds)].sort((a, b) => b - a);
 }
 
-/** The shortest text for a number of seconds: 604800 → `7d`, 5400 → `1h30m`. */
+/** Short text for a number of seconds: 604800 → `7d`, 86400 → `24h`, 5400 → `1h30m`. */
 export function formatLeadTime(seconds: number): string {
 	let rest = seconds;
 	let text = '';
-	for (const unit of ['d', 'h', 'm', 's']) {
+	// Days from two days on, so a day reads `24h` as people write it.
+	for (const unit of seconds >= 2 * UNIT_SECONDS.d ? ['d', 'h', 'm', 's'] : ['h', 'm', 's']) {
 		const amount = Math.floor(rest / UNIT_SECONDS[unit]);
 		if (amount > 0) {
 			text += `${amount}${unit}`;

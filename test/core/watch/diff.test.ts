@@ -205,9 +205,11 @@ describe('lead times', () => {
 	});
 
 	it('formats seconds back to the shortest text', () => {
-		expect([604_800, 86_400, 5_400, 45, 0].map(formatLeadTime)).toEqual([
+		expect([604_800, 172_800, 129_600, 86_400, 5_400, 45, 0].map(formatLeadTime)).toEqual([
 			'7d',
-			'1d',
+			'2d',
+			'36h',
+			'24h',
 			'1h30m',
 			'45s',
 			'0s',

@@ -33,9 +33,27 @@ describe('EsiLeapTrigger description', () => {
 		expect(
 			(property('mode').options as Array<{ value: string }>).map((option) => option.value),
 		).toEqual(['messageBus', 'eventHistory']);
-		expect(property('events').default).toEqual(['fulfill.end', 'delete.end']);
-		expect((property('events').options as unknown[]).length).toBe(6);
-		expect(property('events').displayOptions).toBeUndefined();
+		// One Events list per mode: ESI's six on the bus, plus the five watch events in history mode.
+		const lists = node.description.properties.filter((candidate) => candidate.name === 'events');
+		expect(lists.map((list) => list.displayOptions)).toEqual([
+			{ hide: { mode: ['eventHistory'] } },
+			{ show: { mode: ['eventHistory'] } },
+		]);
+		expect(lists.map((list) => list.default)).toEqual([
+			['fulfill.end', 'delete.end'],
+			['fulfill.end', 'delete.end'],
+		]);
+		const values = (list: INodeProperties) =>
+			(list.options as Array<{ value: string }>).map((option) => option.value);
+		expect(values(lists[0])).toHaveLength(6);
+		expect(values(lists[1])).toEqual([
+			...values(lists[0]),
+			'lease.created',
+			'lease.end_time_changed',
+			'lease.ending_soon',
+			'offer.available',
+			'offer.gone',
+		]);
 		expect(property('payloadFilters').displayOptions).toBeUndefined();
 	});
 
