@@ -10,6 +10,9 @@ import { normalizeBusNotification } from '../../nodes/core/events/normalize';
 import { EsiLease } from '../../nodes/EsiLease/EsiLease.node';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { readSharedParameters } from '../../nodes/EsiLeapTrigger/description';
+import { leaseSchema, offerSchema } from '../../nodes/core/api/schemas';
+import { leaseItem, offerItem } from '../../nodes/core/watch/items';
+import { parseLeadTimes } from '../../nodes/core/watch/leadTime';
 import { loadAmqpCaptures } from '../helpers/fixtures';
 import { parameterProblems, withDefaults } from '../helpers/nodeParameters';
 import { createFakeTrigger } from '../helpers/triggerContext';
@@ -117,10 +120,12 @@ const exampleFiles = readdirSync(EXAMPLES_DIR)
 	.sort();
 
 describe('examples/', () => {
-	it('holds the four documented workflows', () => {
+	it('holds the six documented workflows', () => {
 		expect(exampleFiles).toEqual([
 			'fulfill-error-alert.json',
+			'gpu-offer-claim.json',
 			'lease-deleted-to-awx.json',
+			'lease-ending-soon-notify.json',
 			'lease-fulfilled-to-slack.json',
 			'tenant-history-lease-check.json',
 		]);
@@ -180,6 +185,56 @@ describe('examples/fulfill-error-alert.json on the captured notifications', () =
 		}
 		const error = items.find(({ name }) => name === 'amqp-lease-fulfill-error')!.item;
 		expect(select({ ...error, lease: { ...error.lease!, purpose: 'ci-scratch' } })).toBe(false);
+	});
+});
+
+/** The trigger of an example, with its parameters read as at activation. */
+function exampleTrigger(file: string) {
+	const workflow = JSON.parse(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as Workflow;
+	const trigger = workflow.nodes.find((node) => node.type === TRIGGER_TYPE)!;
+	const fake = createFakeTrigger({ parameters: trigger.parameters as IDataObject });
+	return { parameters: trigger.parameters, shared: readSharedParameters(fake.context), fake };
+}
+
+const capturedBody = (name: string) =>
+	(
+		JSON.parse(readFileSync(join(ROOT, 'test/fixtures/esi-leap-real', `${name}.json`), 'utf8')) as {
+			response: { body: unknown };
+		}
+	).response.body;
+
+describe('examples/gpu-offer-claim.json on the captured offer', () => {
+	const { shared, parameters } = exampleTrigger('gpu-offer-claim.json');
+	const offer = offerSchema.parse(capturedBody('rest-18-offer-show'));
+	const item = (properties: Record<string, unknown>) =>
+		offerItem(
+			'offer.available',
+			{ ...offer, offer: { ...offer, resource_properties: properties } },
+			'2026-11-24T17:40:00Z',
+		);
+
+	it('watches offers only, free for a day', () => {
+		expect(shared.watchEvents).toEqual(['offer.available']);
+		expect(shared.events).toEqual([]);
+		expect(parameters.offerFilters).toEqual({ freeForHours: 24 });
+	});
+
+	it('claims an offered node with GPUs and leaves the captured one without', () => {
+		expect(shared.matchesFilters(item(offer.resource_properties))).toBe(false);
+		expect(shared.matchesFilters(item({ ...offer.resource_properties, gpus: 2 }))).toBe(true);
+	});
+});
+
+describe('examples/lease-ending-soon-notify.json', () => {
+	it('warns 24 h before the end of an active lease, whatever else the item says', () => {
+		const { shared, parameters } = exampleTrigger('lease-ending-soon-notify.json');
+		expect(shared.watchEvents).toEqual(['lease.ending_soon']);
+		expect(parseLeadTimes(String(parameters.leadTimes))).toEqual([86_400]);
+		const lease = leaseSchema.parse(capturedBody('rest-12-lease-show-active-dummy'));
+		const warning = leaseItem('lease.ending_soon', lease, '2026-11-24T17:40:00Z', {
+			leadSeconds: 86_400,
+		});
+		expect(shared.matchesFilters(warning)).toBe(true);
 	});
 });
 
