@@ -79,13 +79,13 @@ describe('lease and offer watch events in a real n8n', () => {
 			start_time: restFormat(now()),
 			end_time: restFormat(addSeconds(now(), 6 * 3600)),
 		});
-		await n8n.waitForExecutions(id, { count: 1, timeoutMs: 45_000 });
+		await n8n.waitForExecutions(id, { count: 1, timeoutMs: 90_000 });
 
 		// Claimed for 50 minutes: inside the lead time as soon as the manager makes it active.
 		const lease = await post('lessee', `/v1/offers/${offer.uuid}/claim`, {
 			end_time: restFormat(addSeconds(now(), 50 * 60)),
 		});
-		await n8n.waitForExecutions(id, { count: 2, timeoutMs: 45_000 });
+		await n8n.waitForExecutions(id, { count: 2, timeoutMs: 90_000 });
 		await morePolls(2);
 
 		const executions = (await n8n.executions(id)).reverse();
@@ -104,7 +104,8 @@ describe('lease and offer watch events in a real n8n', () => {
 			lease_uuid: lease.uuid,
 			lead_time: '1h',
 			lease: { status: 'active' },
-			dedupe_key: `lease.ending_soon:${lease.uuid}:3600:${lease.end_time.slice(0, 19)}Z`,
+			// ESI's REST time with its microseconds, read as UTC.
+			dedupe_key: `lease.ending_soon:${lease.uuid}:3600:${lease.end_time}Z`,
 		});
 		await n8n.deactivateWorkflow(id);
 	});
