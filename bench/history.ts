@@ -3,7 +3,8 @@
  * trigger's), through the node's trigger() and the real ESI Leap
  * API credential (Keystone login, token reuse), with the lean benchmark context:
  *   1. HTTP requests per idle poll (Keystone + ESI, counted at the client);
- *   2. time and RSS to drain a backlog of BENCH_BACKLOG (100 000) events, one execution each;
+ *   2. time and RSS to drain a backlog of BENCH_BACKLOG (100 000) events, one execution each,
+ *      and of 10 000 and BENCH_BACKLOG events in batches (Executions: In Batches, 100 per batch);
  *   3. events/s with lease details on (one lease lookup per event).
  *
  *   tsx bench/history.ts
@@ -23,6 +24,7 @@ import { ownRss, RssSampler } from './lib/rss';
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const DETAILS_EVENTS = Number(process.env.BENCH_DETAILS_EVENTS ?? 2_000);
 const IDLE_POLLS = 20;
+const BATCH_SIZE = 100;
 
 async function until(condition: () => boolean, timeoutMs: number, what: string) {
 	const deadline = Date.now() + timeoutMs;
@@ -109,11 +111,13 @@ async function startTrigger(emulator: Emulator, parameters: IDataObject) {
 		},
 	});
 	let events = 0;
+	let executions = 0;
 	const bench = createBenchContext({
 		parameters: { mode: 'eventHistory', ...parameters },
 		credentials: {},
 		onExecution: (items) => {
 			events += items.length;
+			executions++;
 		},
 		httpRequestWithAuthentication: async (name, request) =>
 			await http.httpRequestWithAuthentication(name, request, bench.context.getNode()),
@@ -126,6 +130,7 @@ async function startTrigger(emulator: Emulator, parameters: IDataObject) {
 			http.requests.filter((request) => request.url.includes('/v1/leases')).length,
 		counters: bench.counters,
 		events: () => events,
+		executions: () => executions,
 		stop: async () => {
 			await response.closeFunction?.();
 			await http.close();
@@ -146,9 +151,10 @@ async function idlePolls(emulator: Emulator) {
 	return { polls, httpRequests: requests, requestsPerIdlePoll: requests / polls };
 }
 
-async function drainBacklog(emulator: Emulator) {
+/** Drains `count` events seeded now (earlier ones are behind the start position). */
+async function drainBacklog(emulator: Emulator, count: number, inBatches: boolean) {
 	// Seeded rows alternate fulfill.start and fulfill.end; the trigger selects both.
-	await emulator.control('seed-events', { count: BACKLOG });
+	const { firstId } = (await emulator.control('seed-events', { count })) as { firstId: number };
 	global.gc?.();
 	const heapBefore = process.memoryUsage().heapUsed;
 	const rss = new RssSampler(ownRss).start();
@@ -156,10 +162,12 @@ async function drainBacklog(emulator: Emulator) {
 	const started = performance.now();
 	const trigger = await startTrigger(emulator, {
 		pollIntervalSeconds: 0.05,
-		startFrom: 'beginning',
+		startFrom: 'afterEventId',
+		startEventId: firstId - 1,
 		events: ['fulfill.start', 'fulfill.end'],
+		...(inBatches ? { executionPer: 'batch', batchSize: BATCH_SIZE } : {}),
 	});
-	await until(() => trigger.events() >= BACKLOG, 600_000, 'the backlog');
+	await until(() => trigger.events() >= count, 600_000, 'the backlog');
 	const seconds = (performance.now() - started) / 1000;
 	const after = ownRss();
 	const peak = rss.stop();
@@ -168,6 +176,7 @@ async function drainBacklog(emulator: Emulator) {
 	const heapAfterGc = process.memoryUsage().heapUsed;
 	return {
 		events: trigger.events(),
+		executions: trigger.executions(),
 		seconds,
 		eventsPerSecond: trigger.events() / seconds,
 		rssBeforeMiB: before / 2 ** 20,
@@ -208,15 +217,20 @@ async function main() {
 	try {
 		const idle = await idlePolls(emulator);
 		process.stderr.write(`[bench:history] idle: ${idle.requestsPerIdlePoll} requests/poll\n`);
-		const backlog = await drainBacklog(emulator);
-		process.stderr.write(
-			`[bench:history] backlog: ${backlog.seconds.toFixed(1)} s, +${backlog.peakRssGrowthMiB.toFixed(1)} MiB\n`,
-		);
+		const drain = async (count: number, inBatches: boolean) => {
+			const result = await drainBacklog(emulator, count, inBatches);
+			process.stderr.write(
+				`[bench:history] backlog ${count}${inBatches ? ' in batches' : ''}: ${result.seconds.toFixed(1)} s, ${result.executions} executions, +${result.peakRssGrowthMiB.toFixed(1)} MiB\n`,
+			);
+			return result;
+		};
+		const backlog = await drain(BACKLOG, false);
+		const batches = [await drain(10_000, true), await drain(BACKLOG, true)];
 		const details = await withLeaseDetails(emulator);
 		process.stderr.write(
 			`[bench:history] lease details: ${details.eventsPerSecond.toFixed(0)}/s\n`,
 		);
-		report({ idle, backlog, details });
+		report({ idle, backlog, batches, batchSize: BATCH_SIZE, details });
 	} finally {
 		emulator.stop();
 	}
