@@ -40,6 +40,7 @@ export class FakeChannel implements BrokerChannel {
 	readonly declaredQueues: string[] = [];
 	closed = false;
 	cancelled = false;
+	prefetchCount: number | null = null;
 	private nextTag = 1;
 	private onMessage: ((message: BrokerMessage | null) => void) | null = null;
 	private readonly closeListeners: CloseListener[] = [];
@@ -103,7 +104,9 @@ export class FakeChannel implements BrokerChannel {
 	}
 	async bindQueue(): Promise<void> {}
 	async unbindQueue(): Promise<void> {}
-	async prefetch(): Promise<void> {}
+	async prefetch(count: number): Promise<void> {
+		this.prefetchCount = count;
+	}
 	async consume(_queue: string, onMessage: (message: BrokerMessage | null) => void) {
 		this.onMessage = onMessage;
 		return `consumer-${this.id}`;

@@ -1,0 +1,208 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
+import type { BatchOptions, ConsumerOptions } from '../../../nodes/core/bus/consumer';
+import type { EsiLeapEvent } from '../../../nodes/core/events/types';
+import {
+	captureProperties,
+	closeFakeConsumers,
+	FAKE_CAPTURE,
+	FAKE_QUEUE,
+	type FakeChannel,
+	startOnFakeBroker,
+} from '../../helpers/fakeBroker';
+import { withMessageId } from '../../helpers/fixtures';
+import { deferred } from '../../helpers/objects';
+
+/**
+ * The ack path of batches (Executions: In Batches) on an in-memory broker: which messages share an
+ * execution, and what each gets back after the batch's outcome. The same on a real RabbitMQ:
+ * test/integration/busBatches.test.ts.
+ */
+afterEach(closeFakeConsumers);
+
+const ORIGIN = {
+	'x-esi-leap-original-exchange': 'openstack',
+	'x-esi-leap-original-routing-key': FAKE_CAPTURE.amqp.routing_key,
+};
+const bodyOf = (id: string) => withMessageId(FAKE_CAPTURE, id);
+const sendOn = (channel: FakeChannel, id: string, headers: Record<string, unknown> = {}) =>
+	channel.deliver(
+		bodyOf(id),
+		captureProperties(FAKE_CAPTURE, headers),
+		FAKE_CAPTURE.amqp.routing_key,
+	);
+
+async function startBatches(
+	batch: BatchOptions,
+	batchOutcome: (events: EsiLeapEvent[]) => Promise<ExecutionOutcome>,
+	extra: Partial<ConsumerOptions> = {},
+) {
+	const batches: string[][] = [];
+	const awaited: boolean[] = [];
+	const started = await startOnFakeBroker(async () => ({ kind: 'failed', error: 'alone' }), {
+		batch,
+		deliverBatch: (events, delivery) => {
+			batches.push(events.map((event) => event.message_id!));
+			awaited.push(delivery.awaitOutcome);
+			return batchOutcome(events);
+		},
+		...extra,
+	});
+	const send = (id: string, headers?: Record<string, unknown>) =>
+		sendOn(started.channel, id, headers);
+	return { ...started, send, batches, awaited };
+}
+
+const succeed = async (): Promise<ExecutionOutcome> => ({ kind: 'succeeded' });
+
+describe('BusConsumer in batches', () => {
+	it('runs up to maxItems messages as one execution in delivery order and acks each after it succeeded', async () => {
+		const started = await startBatches({ maxItems: 3, maxWaitMs: 60_000 }, succeed);
+		const tags = ['m1', 'm2', 'm3', 'm4'].map((id) => started.send(id));
+		await vi.waitFor(() => expect(started.channel.acks).toHaveLength(3));
+		expect(started.batches).toEqual([['m1', 'm2', 'm3']]);
+		expect(started.awaited).toEqual([true]);
+		expect([...started.channel.acks].sort()).toEqual(tags.slice(0, 3));
+		expect(started.stats).toMatchObject({ batches: 1, emitted: 3, acked: 3 });
+		expect(started.deliveries).toEqual([]);
+	});
+
+	it('runs a smaller batch once maxWaitMs passed since its first message', async () => {
+		const started = await startBatches({ maxItems: 10, maxWaitMs: 30 }, succeed);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		expect(started.batches).toEqual([['m1', 'm2']]);
+		expect(started.channel.acks).toHaveLength(2);
+	});
+
+	it('raises the prefetch to two batches', async () => {
+		const started = await startBatches({ maxItems: 30, maxWaitMs: 30 }, succeed, { prefetch: 10 });
+		expect(started.channel.prefetchCount).toBe(60);
+		const small = await startBatches({ maxItems: 3, maxWaitMs: 30 }, succeed, { prefetch: 10 });
+		expect(small.channel.prefetchCount).toBe(10);
+	});
+
+	it('a failed batch republishes each message to run alone, retry count untouched, and acks the originals', async () => {
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, async () => ({
+			kind: 'failed',
+			error: 'boom',
+		}));
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		expect(started.channel.published.map((copy) => [copy.exchange, copy.routingKey])).toEqual([
+			['', FAKE_QUEUE],
+			['', FAKE_QUEUE],
+		]);
+		expect(started.channel.published.map((copy) => copy.properties.headers)).toEqual([
+			{ ...ORIGIN, 'x-esi-leap-unbatched': true },
+			{ ...ORIGIN, 'x-esi-leap-unbatched': true },
+		]);
+		expect(started.channel.published[0].body.equals(bodyOf('m1'))).toBe(true);
+		expect(started.channel.acks).toHaveLength(2);
+		expect(started.stats).toMatchObject({ unbatched: 2, retried: 0, deadLettered: 0 });
+	});
+
+	it('a batch of one that failed is retried as a single message would be', async () => {
+		const started = await startBatches({ maxItems: 5, maxWaitMs: 20 }, async () => ({
+			kind: 'failed',
+			error: 'boom',
+		}));
+		started.send('m1');
+		await started.settled();
+		expect(started.channel.published.map((copy) => copy.properties.headers)).toEqual([
+			{ ...ORIGIN, 'x-esi-leap-retries': 1 },
+		]);
+	});
+
+	it('a retried or unbatched message runs alone, not in a batch', async () => {
+		const started = await startBatches({ maxItems: 5, maxWaitMs: 20 }, succeed);
+		started.send('unbatched', { 'x-esi-leap-unbatched': true });
+		started.send('retried', { 'x-esi-leap-retries': 1 });
+		await started.settled();
+		expect(started.batches).toEqual([]);
+		expect(started.deliveries).toEqual([
+			{ awaitOutcome: true, attempt: 0 },
+			{ awaitOutcome: true, attempt: 1 },
+		]);
+	});
+
+	it('acks a redelivery of a message whose batch succeeded without running it again', async () => {
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, succeed);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		const again = started.send('m1');
+		await started.settled();
+		expect(started.batches).toEqual([['m1', 'm2']]);
+		expect(started.channel.acks).toContain(again);
+		expect(started.stats.alreadySucceeded).toBe(1);
+	});
+
+	it('a redelivery that arrives while its batch runs waits for it, then is acked unrun if it succeeded', async () => {
+		const execution = deferred<ExecutionOutcome>();
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
+		started.send('m1');
+		started.send('m2');
+		await vi.waitFor(() => expect(started.batches).toHaveLength(1));
+		const again = started.send('m1');
+		await new Promise((resolve) => setTimeout(resolve, 20));
+		expect(started.channel.acks).toEqual([]);
+		execution.resolve({ kind: 'succeeded' });
+		await started.settled();
+		expect(started.batches).toHaveLength(1);
+		expect(started.channel.acks).toHaveLength(3);
+		expect(started.channel.acks).toContain(again);
+	});
+
+	it('a redelivery of a message whose batch failed runs again', async () => {
+		let calls = 0;
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
+			++calls === 1 ? { kind: 'failed', error: 'boom' } : { kind: 'succeeded' },
+		);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		started.send('m1');
+		await started.settled();
+		expect(started.batches).toEqual([['m1', 'm2'], ['m1']]);
+		expect(started.stats.alreadySucceeded).toBe(0);
+	});
+
+	it('does not run a gathered batch whose channel died: the broker redelivers its messages', async () => {
+		const started = await startBatches({ maxItems: 10, maxWaitMs: 30 }, succeed);
+		started.send('m1');
+		started.channel.die();
+		await vi.waitFor(() => expect(started.stats.reconnects).toBe(1));
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		expect(started.batches).toEqual([]);
+		expect(started.channel.acks).toEqual([]);
+	});
+
+	it('in immediately mode acks on receipt and does not wait for the batch', async () => {
+		const never = new Promise<ExecutionOutcome>(() => undefined);
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => never, {
+			policy: { mode: 'immediately', maxRetries: 2, onTimeout: 'retry' },
+		});
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		expect(started.channel.acks).toHaveLength(2);
+		expect(started.batches).toEqual([['m1', 'm2']]);
+		expect(started.awaited).toEqual([false]);
+	});
+
+	it('a batch without a completion signal is timed out and its messages run alone', async () => {
+		const started = await startBatches(
+			{ maxItems: 2, maxWaitMs: 60_000 },
+			() => new Promise<ExecutionOutcome>(() => undefined),
+			{ ackTimeoutMs: 20 },
+		);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		expect(started.stats).toMatchObject({ timedOut: 1, unbatched: 2 });
+	});
+});
