@@ -1,7 +1,8 @@
 // Mutation testing (npm run test:mutation; slow, not part of npm test or CI). The scope is the
-// functional core's decision code first: payload filters, the event-history cursor and the
-// ack policy, each with the unit tests that own it (stryker.vitest.config.mts). Widen `mutate`
-// and the test list together. Results: docs/mutation.md.
+// functional core of the message bus, the events and the event history (nodes/core/bus, events,
+// history), each mutant run against the unit tests of those directories
+// (stryker.vitest.config.mts): widen `mutate` and the test list together. To run one file:
+// `npx stryker run --mutate nodes/core/history/cursor.ts`. Results: docs/mutation.md.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
 	testRunner: 'vitest',

@@ -217,6 +217,9 @@ export function captureProperties(
 	};
 }
 
+/** vi.waitFor polling every 2 ms: the fake broker answers at once, so waits are short. */
+export const until = <T>(check: () => T) => vi.waitFor(check, { interval: 2, timeout: 2000 });
+
 export const FAKE_QUEUE = 'n8n-esi-leap.wf.node';
 export const FAKE_CAPTURE = loadCapture('amqp-lease-fulfill-end');
 const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -264,7 +267,7 @@ export async function startOnFakeBroker(
 	const channel = broker.current;
 	const send = (headers: Record<string, unknown> = {}, body = FAKE_CAPTURE.body) =>
 		channel.deliver(body, captureProperties(FAKE_CAPTURE, headers), FAKE_CAPTURE.amqp.routing_key);
-	const settled = () => vi.waitFor(() => expect(consumer.inFlightCount).toBe(0));
+	const settled = () => until(() => expect(consumer.inFlightCount).toBe(0));
 	return { consumer, broker, channel, send, settled, deliveries, stats: consumer.stats };
 }
 

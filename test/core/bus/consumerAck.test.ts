@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
 import type { MessageProperties } from '../../../nodes/core/bus/broker';
@@ -11,6 +11,7 @@ import {
 	FAKE_QUEUE,
 	type FakeChannel,
 	startOnFakeBroker,
+	until,
 } from '../../helpers/fakeBroker';
 import { deferred } from '../../helpers/objects';
 
@@ -272,7 +273,7 @@ describe('BusConsumer ack path', () => {
 		expect(first.acks).toEqual([]);
 		expect(first.published).toEqual([]);
 
-		await vi.waitFor(() => expect(started.consumer.stats.reconnects).toBe(1));
+		await until(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
 		const tag = second.deliver(
 			capture.body,
@@ -295,9 +296,9 @@ describe('BusConsumer ack path', () => {
 		});
 		const first = started.channel;
 		started.send();
-		await vi.waitFor(() => expect(running).toHaveLength(1));
+		await until(() => expect(running).toHaveLength(1));
 		first.die(new Error('connection reset'));
-		await vi.waitFor(() => expect(started.consumer.stats.reconnects).toBe(1));
+		await until(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
 		expect(second).not.toBe(first);
 		// The new channel's first delivery has the same tag (1) as the dead channel's message.
@@ -307,10 +308,10 @@ describe('BusConsumer ack path', () => {
 			capture.amqp.routing_key,
 		);
 		expect(tag).toBe(1);
-		await vi.waitFor(() => expect(running).toHaveLength(2));
+		await until(() => expect(running).toHaveLength(2));
 
 		running[0].resolve({ kind: 'succeeded' });
-		await vi.waitFor(() => expect(started.consumer.stats.orphaned).toBe(1));
+		await until(() => expect(started.consumer.stats.orphaned).toBe(1));
 		expect(first.acks).toEqual([]);
 		expect(second.acks).toEqual([]);
 
@@ -324,10 +325,10 @@ describe('BusConsumer ack path', () => {
 		const execution = deferred<ExecutionOutcome>();
 		const started = await start(() => execution.promise);
 		started.send();
-		await vi.waitFor(() => expect(started.deliveries).toHaveLength(1));
+		await until(() => expect(started.deliveries).toHaveLength(1));
 		started.channel.die();
 		execution.resolve({ kind: 'failed', error: 'boom' });
-		await vi.waitFor(() => expect(started.consumer.stats.orphaned).toBe(1));
+		await until(() => expect(started.consumer.stats.orphaned).toBe(1));
 		expect(started.broker.channels.flatMap((channel) => channel.published)).toEqual([]);
 		expect(started.broker.channels.flatMap((channel) => channel.acks)).toEqual([]);
 	});

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
 import type { BatchOptions, ConsumerOptions } from '../../../nodes/core/bus/consumer';
@@ -10,6 +10,7 @@ import {
 	FAKE_QUEUE,
 	type FakeChannel,
 	startOnFakeBroker,
+	until,
 } from '../../helpers/fakeBroker';
 import { withMessageId } from '../../helpers/fixtures';
 import { deferred } from '../../helpers/objects';
@@ -60,7 +61,7 @@ describe('BusConsumer in batches', () => {
 	it('runs up to maxItems messages as one execution in delivery order and acks each after it succeeded', async () => {
 		const started = await startBatches({ maxItems: 3, maxWaitMs: 60_000 }, succeed);
 		const tags = ['m1', 'm2', 'm3', 'm4'].map((id) => started.send(id));
-		await vi.waitFor(() => expect(started.channel.acks).toHaveLength(3));
+		await until(() => expect(started.channel.acks).toHaveLength(3));
 		expect(started.batches).toEqual([['m1', 'm2', 'm3']]);
 		expect(started.awaited).toEqual([true]);
 		expect([...started.channel.acks].sort()).toEqual(tags.slice(0, 3));
@@ -146,7 +147,7 @@ describe('BusConsumer in batches', () => {
 		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
 		started.send('m1');
 		started.send('m2');
-		await vi.waitFor(() => expect(started.batches).toHaveLength(1));
+		await until(() => expect(started.batches).toHaveLength(1));
 		const again = started.send('m1');
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(started.channel.acks).toEqual([]);
@@ -175,7 +176,7 @@ describe('BusConsumer in batches', () => {
 		const started = await startBatches({ maxItems: 10, maxWaitMs: 30 }, succeed);
 		started.send('m1');
 		started.channel.die();
-		await vi.waitFor(() => expect(started.stats.reconnects).toBe(1));
+		await until(() => expect(started.stats.reconnects).toBe(1));
 		await new Promise((resolve) => setTimeout(resolve, 60));
 		expect(started.batches).toEqual([]);
 		expect(started.channel.acks).toEqual([]);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 import type { ExecutionOutcome } from '../../../nodes/core/bus/ackPolicy';
 import type { OutageReport, ReconnectReport } from '../../../nodes/core/bus/consumer';
@@ -8,6 +8,7 @@ import {
 	FAKE_CAPTURE,
 	FAKE_QUEUE,
 	startOnFakeBroker,
+	until,
 } from '../../helpers/fakeBroker';
 import { deferred } from '../../helpers/objects';
 
@@ -34,7 +35,7 @@ async function brokerDownFor3Attempts() {
 	});
 	started.broker.refusing = true;
 	started.channel.die();
-	await vi.waitFor(() => expect(started.broker.connectAttempts).toBeGreaterThanOrEqual(4));
+	await until(() => expect(started.broker.connectAttempts).toBeGreaterThanOrEqual(4));
 	return { started, outages, recoveries, clock };
 }
 
@@ -59,7 +60,7 @@ describe('BusConsumer connection life', () => {
 		clock = 1500;
 		started.channel.die(new Error('connection reset'));
 		clock = 1700;
-		await vi.waitFor(() => expect(reports).toHaveLength(1));
+		await until(() => expect(reports).toHaveLength(1));
 		expect(reports[0]).toEqual({
 			outageStart: 1500,
 			outageEnd: 1700,
@@ -90,7 +91,7 @@ describe('BusConsumer connection life', () => {
 		started.broker.missingExchanges.add('openstack');
 		started.broker.missingExchanges.add(MARKER);
 		started.channel.die();
-		await vi.waitFor(() => expect(reports).toHaveLength(1));
+		await until(() => expect(reports).toHaveLength(1));
 		expect(reports[0]).toMatchObject({ exchangeRecreated: true, bindingsLost: true });
 		expect(started.broker.declaredExchanges).toEqual([MARKER, MARKER, 'openstack']);
 	});
@@ -102,7 +103,7 @@ describe('BusConsumer connection life', () => {
 		});
 		started.broker.missingExchanges.add(MARKER);
 		started.channel.die();
-		await vi.waitFor(() => expect(reports).toHaveLength(1));
+		await until(() => expect(reports).toHaveLength(1));
 		expect(reports[0]).toMatchObject({ exchangeRecreated: false, bindingsLost: true });
 	});
 
@@ -110,7 +111,7 @@ describe('BusConsumer connection life', () => {
 		const { started, outages, recoveries, clock } = await brokerDownFor3Attempts();
 		expect(outages).toEqual([]);
 		clock.ms = 10_000;
-		await vi.waitFor(() => expect(outages).toHaveLength(1));
+		await until(() => expect(outages).toHaveLength(1));
 		const attemptsAtNotice = outages[0].attempts;
 		expect(outages[0]).toMatchObject({
 			sinceMs: 10_000,
@@ -118,12 +119,12 @@ describe('BusConsumer connection life', () => {
 		});
 		expect(attemptsAtNotice).toBeGreaterThanOrEqual(3);
 		const before = started.broker.connectAttempts;
-		await vi.waitFor(() => expect(started.broker.connectAttempts).toBeGreaterThan(before + 2));
+		await until(() => expect(started.broker.connectAttempts).toBeGreaterThan(before + 2));
 		expect(outages).toHaveLength(1);
 
 		clock.ms = 12_000;
 		started.broker.refusing = false;
-		await vi.waitFor(() => expect(recoveries).toHaveLength(1));
+		await until(() => expect(recoveries).toHaveLength(1));
 		expect(recoveries[0].sinceMs).toBe(12_000);
 		expect(recoveries[0].attempts).toBe(started.broker.connectAttempts - 1);
 		expect(recoveries[0].lastError).toBe('connect ECONNREFUSED 127.0.0.1:5672');
@@ -133,7 +134,7 @@ describe('BusConsumer connection life', () => {
 	it('does not report a short outage', async () => {
 		const { started, outages, recoveries } = await brokerDownFor3Attempts();
 		started.broker.refusing = false;
-		await vi.waitFor(() => expect(started.stats.reconnects).toBe(1));
+		await until(() => expect(started.stats.reconnects).toBe(1));
 		expect(outages).toEqual([]);
 		expect(recoveries).toEqual([]);
 	});
@@ -141,7 +142,7 @@ describe('BusConsumer connection life', () => {
 	it('reconnects when the broker cancels the consumer (queue deleted)', async () => {
 		const started = await startOnFakeBroker(succeed);
 		started.channel.cancelByBroker();
-		await vi.waitFor(() => expect(started.stats.reconnects).toBe(1));
+		await until(() => expect(started.stats.reconnects).toBe(1));
 		expect(started.broker.connections[0].closed).toBe(true);
 		expect(started.broker.connections).toHaveLength(2);
 	});
@@ -150,7 +151,7 @@ describe('BusConsumer connection life', () => {
 		const execution = deferred<ExecutionOutcome>();
 		const started = await startOnFakeBroker(() => execution.promise);
 		const tag = started.send();
-		await vi.waitFor(() => expect(started.deliveries).toHaveLength(1));
+		await until(() => expect(started.deliveries).toHaveLength(1));
 		const closing = started.consumer.close(5000);
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(started.channel.cancelled).toBe(true);
@@ -170,7 +171,7 @@ describe('BusConsumer connection life', () => {
 	it('close gives up on an execution after the drain timeout and leaves its message unacked', async () => {
 		const started = await startOnFakeBroker(() => new Promise<ExecutionOutcome>(() => undefined));
 		started.send();
-		await vi.waitFor(() => expect(started.deliveries).toHaveLength(1));
+		await until(() => expect(started.deliveries).toHaveLength(1));
 		await started.consumer.close(30);
 		expect(started.channel.acks).toEqual([]);
 		expect(started.channel.closed).toBe(true);
@@ -181,7 +182,7 @@ describe('BusConsumer connection life', () => {
 		const started = await startOnFakeBroker(succeed);
 		started.broker.refusing = true;
 		started.channel.die();
-		await vi.waitFor(() => expect(started.broker.connectAttempts).toBeGreaterThanOrEqual(3));
+		await until(() => expect(started.broker.connectAttempts).toBeGreaterThanOrEqual(3));
 		await started.consumer.close(100);
 		const attempts = started.broker.connectAttempts;
 		started.broker.refusing = false;
