@@ -222,7 +222,13 @@ export const until = <T>(check: () => T) => vi.waitFor(check, { interval: 2, tim
 
 export const FAKE_QUEUE = 'n8n-esi-leap.wf.node';
 export const FAKE_CAPTURE = loadCapture('amqp-lease-fulfill-end');
-const quietLogger: BusLogger = { debug() {}, info() {}, warn() {}, error() {} };
+/** What the consumer logged: [level, message, meta]. */
+export type LogLine = [keyof BusLogger, string, Record<string, unknown> | undefined];
+function recordingLogger(lines: LogLine[]): BusLogger {
+	const at = (level: keyof BusLogger) => (message: string, meta?: Record<string, unknown>) =>
+		void lines.push([level, message, meta]);
+	return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
 const started: BusConsumer[] = [];
 
 export type Deliver = (event: EsiLeapEvent, delivery: DeliveryInfo) => Promise<ExecutionOutcome>;
@@ -239,6 +245,7 @@ export async function startOnFakeBroker(
 ) {
 	const broker = new FakeBroker();
 	const deliveries: DeliveryInfo[] = [];
+	const logged: LogLine[] = [];
 	const consumer = new BusConsumer({
 		connect: broker.connect,
 		topology: planTopology({
@@ -258,7 +265,7 @@ export async function startOnFakeBroker(
 			deliveries.push(delivery);
 			return deliver(event, delivery);
 		},
-		logger: quietLogger,
+		logger: recordingLogger(logged),
 		backoff: { initialMs: 1, maxMs: 2 },
 		...extra,
 	});
@@ -268,7 +275,10 @@ export async function startOnFakeBroker(
 	const send = (headers: Record<string, unknown> = {}, body = FAKE_CAPTURE.body) =>
 		channel.deliver(body, captureProperties(FAKE_CAPTURE, headers), FAKE_CAPTURE.amqp.routing_key);
 	const settled = () => until(() => expect(consumer.inFlightCount).toBe(0));
-	return { consumer, broker, channel, send, settled, deliveries, stats: consumer.stats };
+	/** The lines logged at `level`, without debug noise. */
+	const logs = (level: keyof BusLogger) =>
+		logged.filter((line) => line[0] === level).map(([, message, meta]) => [message, meta]);
+	return { consumer, broker, channel, send, settled, deliveries, logs, stats: consumer.stats };
 }
 
 export async function closeFakeConsumers(): Promise<void> {

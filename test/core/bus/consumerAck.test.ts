@@ -71,7 +71,7 @@ describe('BusConsumer ack path', () => {
 	});
 
 	it('retries a failed execution as a byte-exact copy at the tail of the queue counting x-esi-leap-retries, then acks the original', async () => {
-		const { channel, send, settled, stats } = await start(
+		const { channel, send, settled, stats, logs } = await start(
 			outcome({ kind: 'failed', error: 'boom' }),
 		);
 		const tag = send({ 'x-custom': 'kept' });
@@ -86,6 +86,10 @@ describe('BusConsumer ack path', () => {
 		});
 		expect(channel.acks).toEqual([tag]);
 		expect(stats).toMatchObject({ acked: 1, retried: 1, deadLettered: 0 });
+		expect(logs('info')).toContainEqual([
+			'Requeued a message whose execution did not succeed',
+			{ attempt: 1, maxRetries: 2, retryInMs: 0, reason: 'execution failed: boom' },
+		]);
 	});
 
 	it('hands the retry count to the workflow and keeps the original origin on later retries', async () => {
@@ -107,11 +111,17 @@ describe('BusConsumer ack path', () => {
 	});
 
 	it('dead-letters after the last retry with kind, reason, origin and time, then acks', async () => {
-		const { channel, send, settled, stats } = await start(
+		const { channel, send, settled, stats, logs } = await start(
 			outcome({ kind: 'failed', error: 'boom' }),
 		);
 		const tag = send({ 'x-esi-leap-retries': 2 });
 		await settled();
+		expect(logs('warn')).toEqual([
+			[
+				'Dead-lettered a message after its retries',
+				{ queue: DEAD, reason: 'execution failed: boom (after 2 retries)' },
+			],
+		]);
 		expect(onlyCopy(channel, DEAD).headers).toEqual({
 			'x-esi-leap-retries': 2,
 			'x-esi-leap-dead-letter-kind': 'failed',
@@ -190,6 +200,10 @@ describe('BusConsumer ack path', () => {
 		retrying.send();
 		await retrying.settled();
 		expect(retrying.stats.timedOut).toBe(1);
+		expect(retrying.logs('warn')).toContainEqual([
+			'No completion signal for an execution within the ack timeout',
+			{ messageId: capture.decoded['oslo.message'].message_id, ackTimeoutMs: 20 },
+		]);
 		expect(retrying.channel.published[0].properties.headers['x-esi-leap-retries']).toBe(1);
 		await retrying.consumer.close(100);
 
@@ -205,7 +219,7 @@ describe('BusConsumer ack path', () => {
 
 	it('dead-letters a malformed message at once, byte for byte, without running the workflow', async () => {
 		const reports: unknown[] = [];
-		const { channel, send, settled, deliveries, stats } = await start(
+		const { channel, send, settled, deliveries, stats, logs } = await start(
 			outcome({ kind: 'succeeded' }),
 			{
 				onMalformed: (report) => reports.push(report),
@@ -219,6 +233,28 @@ describe('BusConsumer ack path', () => {
 		expect(channel.acks).toEqual([tag]);
 		expect(stats).toMatchObject({ malformed: 1, deadLettered: 1, acked: 1 });
 		expect(reports).toMatchObject([{ deadLetterQueue: DEAD, bodyBytes: body.length }]);
+		const [report] = reports as Array<{ reason: string }>;
+		expect(report.reason).toMatch(/^inner_not_json: /);
+		expect(channel.published[0].properties.headers['x-esi-leap-dead-letter-reason']).toBe(
+			report.reason,
+		);
+		expect(logs('warn')).toEqual([['Malformed message on the ESI Leap topic', report]]);
+	});
+
+	it('acks and counts a notification of an unknown event type without running or dead-lettering it', async () => {
+		const { channel, send, settled, deliveries, stats } = await start(
+			outcome({ kind: 'succeeded' }),
+		);
+		const original = capture.decoded['oslo.message'].event_type;
+		const tag = send(
+			{},
+			Buffer.from(capture.body.toString('utf8').replace(original, 'esi_leap.offer.create.end')),
+		);
+		await settled();
+		expect(deliveries).toEqual([]);
+		expect(channel.acks).toEqual([tag]);
+		expect(channel.published).toEqual([]);
+		expect(stats).toMatchObject({ unsupported: 1, malformed: 0, acked: 1 });
 	});
 
 	it('acks without running an event the selection leaves out', async () => {
@@ -272,6 +308,15 @@ describe('BusConsumer ack path', () => {
 		await started.settled();
 		expect(first.acks).toEqual([]);
 		expect(first.published).toEqual([]);
+		expect(started.logs('error')).toEqual([
+			[
+				'Could not declare the retry queue; retries of this delay will not wait',
+				{
+					queue: `${QUEUE}.retry.10s`,
+					error: `PRECONDITION_FAILED - inequivalent arg for '${QUEUE}.retry.10s'`,
+				},
+			],
+		]);
 
 		await until(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
@@ -341,5 +386,9 @@ describe('BusConsumer ack path', () => {
 		await started.settled();
 		expect(started.channel.acks).toEqual([]);
 		expect(started.stats).toMatchObject({ acked: 0, retried: 0, deadLettered: 0 });
+		expect(started.logs('error')).toContainEqual([
+			'Could not settle a message; it will be redelivered',
+			{ error: 'channel closed before the broker confirmed the message' },
+		]);
 	});
 });

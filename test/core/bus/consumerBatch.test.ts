@@ -104,6 +104,10 @@ describe('BusConsumer in batches', () => {
 		expect(started.channel.published[0].body.equals(bodyOf('m1'))).toBe(true);
 		expect(started.channel.acks).toHaveLength(2);
 		expect(started.stats).toMatchObject({ unbatched: 2, retried: 0, deadLettered: 0 });
+		expect(started.logs('info')).toContainEqual([
+			'Requeued a message of a batch that did not succeed, to run on its own',
+			{ reason: 'batch of 2: execution failed: boom' },
+		]);
 	});
 
 	it('a batch of one that failed is retried as a single message would be', async () => {

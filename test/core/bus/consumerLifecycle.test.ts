@@ -70,6 +70,16 @@ describe('BusConsumer connection life', () => {
 			queue: FAKE_QUEUE,
 		});
 		expect(started.stats.reconnects).toBe(1);
+		expect(started.logs('warn')).toEqual([
+			[
+				'Lost the connection to the message bus; reconnecting',
+				{ error: 'connection reset', unsettled: 0 },
+			],
+		]);
+		expect(started.logs('info')).toContainEqual([
+			'Reconnected to the message bus',
+			{ attempts: 1, outageMs: 200 },
+		]);
 		// The old connection is closed, the new channel consumes.
 		expect(started.broker.connections[0].closed).toBe(true);
 		const channel = started.broker.current;
