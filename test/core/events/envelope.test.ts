@@ -139,6 +139,74 @@ describe('decodeNotification rejects malformed bodies, naming the field', () => 
 		expect(otherObject.field).toBe('payload.esi_leap_object.name');
 	});
 
+	it('says what is wrong in the reason and the message that go into the dead letter', () => {
+		const said = (body: Uint8Array) => {
+			const error = decodeError(body);
+			return [error.name, error.reason, error.message, error.field];
+		};
+		const capture = loadCapture('amqp-lease-fulfill-end').body;
+		expect(said(Buffer.concat([capture.subarray(0, 20), Buffer.from([0xff])]))).toEqual([
+			'EnvelopeDecodeError',
+			'not_utf8',
+			'The message body is not valid UTF-8',
+			undefined,
+		]);
+		expect(said(Buffer.from('hello'))).toEqual([
+			'EnvelopeDecodeError',
+			'not_json',
+			'The message body is not JSON',
+			undefined,
+		]);
+		expect(said(Buffer.from('{"oslo.version": "2.0", "oslo.message": {}}'))).toEqual([
+			'EnvelopeDecodeError',
+			'wrong_envelope',
+			// Zod's text after the field: a type, never a value.
+			expect.stringMatching(/^Not an oslo\.messaging v2 envelope \(oslo\.message: .+\)$/),
+			'oslo.message',
+		]);
+		expect(said(Buffer.from('[1, 2]'))[2]).toMatch(/^Not an oslo\.messaging v2 envelope \(body: /);
+		expect(
+			said(Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': '{oops' }))),
+		).toEqual([
+			'EnvelopeDecodeError',
+			'inner_not_json',
+			'oslo.message is not JSON',
+			'oslo.message',
+		]);
+		expect(said(variant((inner) => (inner.timestamp = 17)))).toEqual([
+			'EnvelopeDecodeError',
+			'invalid_message',
+			expect.stringMatching(/^Invalid oslo notification \(timestamp: .+\)$/),
+			'timestamp',
+		]);
+		expect(said(variant((inner) => (inner.priority = 'info')))).toEqual([
+			'EnvelopeDecodeError',
+			'invalid_message',
+			'Invalid oslo notification (priority: expected INFO or ERROR)',
+			'priority',
+		]);
+	});
+
+	it('reads the media type of a content type with parameters, in any case', () => {
+		expect(() => checkContentType('Application/JSON; charset=utf-8')).not.toThrow();
+		expect(() => checkContentType(' application/json')).not.toThrow();
+		expect(() => checkContentType('')).not.toThrow();
+		expect(() => checkContentType(undefined)).not.toThrow();
+		const wrong = (() => {
+			try {
+				checkContentType('text/plain; charset=utf-8');
+			} catch (error) {
+				return error as EnvelopeDecodeError;
+			}
+			return undefined;
+		})();
+		expect(wrong?.reason).toBe('wrong_content_type');
+		expect(wrong?.message).toBe('The message content type is not application/json (text/plain)');
+		expect(() => checkContentType(`${'x'.repeat(300)}`)).toThrow(
+			`The message content type is not application/json (${'x'.repeat(100)})`,
+		);
+	});
+
 	it('never puts a value from the body into the error message', () => {
 		const secret = 'gAAAAAB-keystone-token-SECRET';
 		const error = decodeError(
