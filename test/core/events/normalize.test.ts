@@ -235,4 +235,53 @@ describe('normalizeHistoryEvent', () => {
 		expect(() => normalizeHistoryEvent({ ...rows[0], object_uuid: null })).toThrow(/object_uuid/);
 		expect(() => normalizeHistoryEvent({ ...rows[0], event_time: 'now' })).toThrow(/event_time/);
 	});
+
+	it('gives each rejection a reason and a field the poll report and the logs can name', () => {
+		const rejected = (change: () => unknown) => {
+			try {
+				change();
+			} catch (error) {
+				const { reason, field, message } = error as EnvelopeDecodeError;
+				return { reason, field, message };
+			}
+			return undefined;
+		};
+		expect(rejected(() => normalizeHistoryEvent({ ...rows[0], event_type: 'x' }))).toEqual({
+			reason: 'invalid_message',
+			field: 'event_type',
+			message: 'event_type: not an ESI Leap lease event',
+		});
+		for (const uuid of [null, '']) {
+			expect(rejected(() => normalizeHistoryEvent({ ...rows[0], object_uuid: uuid }))).toEqual({
+				reason: 'invalid_message',
+				field: 'object_uuid',
+				message: 'object_uuid: missing lease uuid',
+			});
+		}
+		const lease = restBody<RestLease>('rest-12-lease-show-active-dummy.json');
+		expect(
+			rejected(() =>
+				normalizeHistoryEvent(
+					{ ...rows[0], object_uuid: lease.uuid },
+					{
+						lease: { ...lease, end_time: 'soon' },
+					},
+				),
+			),
+		).toEqual({
+			reason: 'invalid_payload',
+			field: 'lease.end_time',
+			message: 'lease.end_time: not an ESI Leap UTC time',
+		});
+		expect(
+			rejected(() =>
+				normalizeHistoryEvent(
+					{ ...rows[0], object_uuid: lease.uuid },
+					{
+						lease: { ...lease, start_time: 'soon' },
+					},
+				),
+			)?.field,
+		).toBe('lease.start_time');
+	});
 });
