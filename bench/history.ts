@@ -9,134 +9,20 @@
  *
  *   tsx bench/history.ts
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import type { IDataObject } from 'n8n-workflow';
-
-import { EsiLeapApi } from '../credentials/EsiLeapApi.credentials';
-import { EsiLeapTrigger } from '../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
-import { freePort } from '../test/e2e/harness';
-import { createN8nHttp } from '../test/helpers/n8nHttp';
-import { createBenchContext } from './lib/context';
 import { report } from './lib/env';
+import {
+	runAsScript,
+	startEmulatorProcess,
+	startTrigger,
+	until,
+	type Emulator,
+} from './lib/historyTrigger';
 import { ownRss, RssSampler } from './lib/rss';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 100_000);
 const DETAILS_EVENTS = Number(process.env.BENCH_DETAILS_EVENTS ?? 2_000);
 const IDLE_POLLS = 20;
 const BATCH_SIZE = 100;
-
-async function until(condition: () => boolean, timeoutMs: number, what: string) {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 5));
-	}
-}
-
-interface Emulator {
-	keystoneUrl: string;
-	leaseUrl: string;
-	control(action: string, body?: IDataObject): Promise<IDataObject>;
-	stop(): void;
-}
-
-/** `npm run emulator` on free ports, without AMQP or manager ticks; controlled over HTTP. */
-async function startEmulatorProcess(): Promise<Emulator> {
-	const keystonePort = await freePort();
-	const esiPort = await freePort();
-	const child = spawn(
-		process.execPath,
-		[
-			'--import',
-			'tsx',
-			path.join(__dirname, '..', 'test', 'emulator', 'cli.ts'),
-			'--keystone-port',
-			String(keystonePort),
-			'--esi-port',
-			String(esiPort),
-			'--no-amqp',
-			'--tick-ms',
-			'0',
-		],
-		{ stdio: ['ignore', 'pipe', 'inherit'] },
-	);
-	await new Promise<void>((resolve, reject) => {
-		let output = '';
-		child.stdout!.on('data', (chunk: Buffer) => {
-			output += chunk.toString();
-			if (output.includes('Control')) resolve();
-		});
-		child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-	});
-	const leaseUrl = `http://127.0.0.1:${esiPort}`;
-	return {
-		keystoneUrl: `http://127.0.0.1:${keystonePort}/v3`,
-		leaseUrl,
-		async control(action, body = {}) {
-			const response = await fetch(`${leaseUrl}/_emulator/${action}`, {
-				method: action === 'state' ? 'GET' : 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: action === 'state' ? undefined : JSON.stringify(body),
-			});
-			if (!response.ok) throw new Error(`emulator ${action}: HTTP ${response.status}`);
-			return (await response.json()) as IDataObject;
-		},
-		stop: () => child.kill('SIGTERM'),
-	};
-}
-
-async function startTrigger(emulator: Emulator, parameters: IDataObject) {
-	const http = createN8nHttp({
-		esiLeapApi: {
-			type: new EsiLeapApi(),
-			// The emulator's default admin (see test/emulator/README.md).
-			data: {
-				authUrl: emulator.keystoneUrl,
-				authType: 'password',
-				username: 'admin',
-				password: 'admin-pass',
-				userDomainName: 'Default',
-				projectName: 'admin',
-				projectId: '',
-				projectDomainName: 'Default',
-				region: '',
-				interface: 'public',
-				endpointOverride: '',
-				caCertificate: '',
-				allowSelfSigned: false,
-				token: '',
-				leaseEndpoint: '',
-			},
-		},
-	});
-	let events = 0;
-	let executions = 0;
-	const bench = createBenchContext({
-		parameters: { mode: 'eventHistory', ...parameters },
-		credentials: {},
-		onExecution: (items) => {
-			events += items.length;
-			executions++;
-		},
-		httpRequestWithAuthentication: async (name, request) =>
-			await http.httpRequestWithAuthentication(name, request, bench.context.getNode()),
-	});
-	const response = await new EsiLeapTrigger().trigger.call(bench.context);
-	return {
-		http,
-		polls: () => http.requests.filter((request) => request.url.includes('/v1/events')).length,
-		leaseLookups: () =>
-			http.requests.filter((request) => request.url.includes('/v1/leases')).length,
-		counters: bench.counters,
-		events: () => events,
-		executions: () => executions,
-		stop: async () => {
-			await response.closeFunction?.();
-			await http.close();
-		},
-	};
-}
 
 async function idlePolls(emulator: Emulator) {
 	const trigger = await startTrigger(emulator, { pollIntervalSeconds: 0.05 });
@@ -236,10 +122,4 @@ async function main() {
 	}
 }
 
-main().then(
-	() => process.exit(0),
-	(error: Error) => {
-		process.stderr.write(`${error.stack ?? error.message}\n`);
-		process.exit(1);
-	},
-);
+runAsScript(main);

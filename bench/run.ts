@@ -2,7 +2,7 @@
  * `npm run bench [-- part ...] [--update-results]`: runs each benchmark in its own Node process
  * (so memory numbers are its own), one after the other, and writes the machine, versions,
  * numbers, targets and pass/fail to bench/RESULTS.local.md (git-ignored), or with
- * --update-results to the committed bench/RESULTS.md. Parts: bus, soak, history, n8n, reconcile
+ * --update-results to the committed bench/RESULTS.md. Parts: bus, soak, history, n8n, reconcile, watch
  * (default: all). `--help` prints the usage.
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ const PARTS = {
 	history: 'history.ts',
 	n8n: 'n8n.ts',
 	reconcile: 'reconcile.ts',
+	watch: 'watch.ts',
 } as const;
 type Part = keyof typeof PARTS;
 
@@ -165,6 +166,22 @@ function historySection(outcome: Outcome): string[] {
 	];
 }
 
+function watchSection(outcome: Outcome): string[] {
+	if (!outcome.result) return [`Failed: ${outcome.error}`];
+	const r = outcome.result;
+	return [
+		`Emulator in its own process with ${r.leases.toLocaleString('en-US')} live leases and ${r.offers.toLocaleString('en-US')} available offers (test_node, seeded); the trigger through the real ESI Leap API credential (admin, All Projects), all five watch events, Lead Times \`7d, 24h, 1h\`, measured over ${r.polls} polls after the baseline (nothing changes between them, so nothing is emitted: ${r.emitted}).`,
+		'',
+		'| measure | value |',
+		'| --- | --- |',
+		`| HTTP requests per poll (GET /v1/leases?view=all, GET /v1/offers?status=available; no login) | ${fmt(r.requestsPerPoll, 2)} |`,
+		`| time per poll (wall time minus the poll interval; includes the emulator building both lists in its process) | ${fmt(r.msPerPoll)} ms |`,
+		`| RSS: before the trigger → after the baseline; peak growth over the polls | ${fmt(r.rssBeforeMiB, 1)} → ${fmt(r.rssAfterBaselineMiB, 1)} MiB; peak +${fmt(r.peakRssGrowthMiB, 1)} MiB |`,
+		`| heap after GC, before → after | ${fmt(r.heapBeforeMiB, 1)} → ${fmt(r.heapAfterGcMiB, 1)} MiB |`,
+		`| snapshot in static data (JSON) | ${fmt(r.snapshotKiB)} KiB |`,
+	];
+}
+
 interface N8nScenarioResult {
 	name: string;
 	messages: number;
@@ -270,6 +287,8 @@ Parts:
   n8n       both triggers side by side in a real n8n 2.41.1
   reconcile bus mode with Reconcile With Event History off and on, and its idle cost
             (BENCH_RECONCILE_MESSAGES, default 5 000: about a minute)
+  watch     the lease and offer watch events with 10 000 leases and 1 000 offers
+            (BENCH_WATCH_LEASES, BENCH_WATCH_OFFERS, BENCH_WATCH_POLLS: about 30 s)
 
 Options:
   --update-results   write the committed bench/RESULTS.md instead
@@ -349,6 +368,11 @@ async function main() {
 		...section('history', 'Event History mode (emulator)', historySection),
 		...section('n8n', 'Real n8n 2.41.1, side by side', n8nSection),
 		...section('reconcile', 'Bus mode: Reconcile With Event History off and on', reconcileSection),
+		...section(
+			'watch',
+			'Event History mode: lease and offer watch events (emulator)',
+			watchSection,
+		),
 	];
 	writeFileSync(resultsFile, lines.join('\n'));
 	process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), resultsFile)}\n`);

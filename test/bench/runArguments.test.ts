@@ -8,7 +8,7 @@ const BENCH = path.resolve(__dirname, '..', '..', 'bench');
 describe('npm run bench arguments', () => {
 	it('writes the git-ignored RESULTS.local.md unless asked to update the committed results', () => {
 		expect(parseArguments([])).toEqual({
-			parts: ['bus', 'soak', 'history', 'n8n', 'reconcile'],
+			parts: ['bus', 'soak', 'history', 'n8n', 'reconcile', 'watch'],
 			resultsFile: path.join(BENCH, 'RESULTS.local.md'),
 		});
 		expect(parseArguments(['history'])?.resultsFile).toBe(path.join(BENCH, 'RESULTS.local.md'));
@@ -25,7 +25,7 @@ describe('npm run bench arguments', () => {
 
 	it('refuses unknown parts and options with the usage', () => {
 		expect(() => parseArguments(['bsu'])).toThrow(
-			/unknown part\(s\) bsu; use bus, soak, history, n8n, reconcile\n\nUsage:/,
+			/unknown part\(s\) bsu; use bus, soak, history, n8n, reconcile, watch\n\nUsage:/,
 		);
 		expect(() => parseArguments(['--update'])).toThrow(/unknown option\(s\) --update\n\nUsage:/);
 	});

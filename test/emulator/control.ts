@@ -410,6 +410,10 @@ export async function handleControlHttp(
 				return json(200, { released: control.releaseHeldEvents() });
 			case 'seed-events':
 				return json(200, control.seedEvents(Number(body.count ?? 1)));
+			case 'seed-leases':
+				return json(200, { uuids: control.seedLeases(Number(body.count ?? 1)) });
+			case 'seed-offers':
+				return json(200, { uuids: control.seedOffers(Number(body.count ?? 1)) });
 			case 'lifecycle': {
 				const result = await control.runLifecycle({
 					ending: body.ending === 'expire' ? 'expire' : 'delete',
