@@ -200,9 +200,6 @@ const READ_ONLY_STORE: CursorStore = {
  */
 function makeDeliver(context: ITriggerFunctions, executions: Executions, clock: Clock) {
 	const keyPrefix = deduplicationScope(context);
-	const item = (event: EsiLeapEvent): INodeExecutionData => ({
-		json: event as unknown as IDataObject,
-	});
 	let pending: Array<Promise<unknown>> = [];
 	// The 4th argument is n8n 2.x's deduplication key; n8n 1.x ignores it.
 	const emit = (items: INodeExecutionData[], key: string) => {
@@ -210,29 +207,36 @@ function makeDeliver(context: ITriggerFunctions, executions: Executions, clock: 
 		pending.push(done.promise.catch(() => undefined));
 		context.emit([items], undefined, done, keyPrefix + key);
 	};
-	/** Watch items are keyed by their dedupe key (lease + lead time + end time, ...). */
-	const deliverWatch = (items: WatchItem[]) => {
-		const asItem = (watchItem: WatchItem) => ({ json: watchItem as unknown as IDataObject });
+	/** One execution per value, or executions of at most Batch Size values, in the given order. */
+	const emitAll = <T extends object>(
+		values: T[],
+		keyOf: (value: T) => string,
+		batchKeyOf: (first: T, last: T) => string,
+	) => {
+		const item = (value: T): INodeExecutionData => ({ json: value as unknown as IDataObject });
 		if (executions.kind === 'event') {
-			for (const watchItem of items) emit([asItem(watchItem)], `watch:${watchItem.dedupe_key}`);
+			for (const value of values) emit([item(value)], keyOf(value));
 			return;
 		}
-		for (let start = 0; start < items.length; start += executions.maxItems) {
-			const batch = items.slice(start, start + executions.maxItems);
-			emit(batch.map(asItem), `watch:${batch[0].dedupe_key}:${batch.length}`);
+		for (let start = 0; start < values.length; start += executions.maxItems) {
+			const batch = values.slice(start, start + executions.maxItems);
+			emit(batch.map(item), batchKeyOf(batch[0], batch[batch.length - 1]));
 		}
 	};
-	const deliver = (events: EsiLeapEvent[]) => {
-		if (executions.kind === 'event') {
-			for (const event of events) emit([item(event)], String(event.event_id));
-			return;
-		}
-		// Keyed by the first and last event id, as "One per Poll" was.
-		for (let start = 0; start < events.length; start += executions.maxItems) {
-			const batch = events.slice(start, start + executions.maxItems);
-			emit(batch.map(item), `${batch[0].event_id}-${batch[batch.length - 1].event_id}`);
-		}
-	};
+	// Events: keyed by the event id, a batch by its first and last event id (as "One per Poll" was).
+	const deliver = (events: EsiLeapEvent[]) =>
+		emitAll(
+			events,
+			(event) => String(event.event_id),
+			(first, last) => `${first.event_id}-${last.event_id}`,
+		);
+	// Watch items: keyed by their dedupe key (lease + lead time + end time, ...).
+	const deliverWatch = (items: WatchItem[]) =>
+		emitAll(
+			items,
+			(watchItem) => `watch:${watchItem.dedupe_key}`,
+			(first, last) => `watch:${first.dedupe_key}..${last.dedupe_key}`,
+		);
 	/** Waits, at most `waitMs`, for the executions started so far to finish. */
 	const settled = async (waitMs: number) => {
 		const batch = pending;
