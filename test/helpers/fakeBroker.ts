@@ -8,6 +8,7 @@ import type {
 	CloseListener,
 	MessageProperties,
 	QueueInfo,
+	QueueOptions,
 } from '../../nodes/core/bus/broker';
 import { BusConsumer } from '../../nodes/core/bus/consumer';
 import type { BusLogger, ConsumerOptions, DeliveryInfo } from '../../nodes/core/bus/consumer';
@@ -85,7 +86,8 @@ export class FakeChannel implements BrokerChannel {
 	async deleteExchange(name: string): Promise<void> {
 		this.broker.deletedExchanges.push(name);
 	}
-	async declareQueue(name: string): Promise<QueueInfo> {
+	async declareQueue(name: string, options: QueueOptions): Promise<QueueInfo> {
+		this.broker.queueOptions.set(name, options);
 		if (this.broker.refusedQueues.has(name)) {
 			const error = Object.assign(
 				new Error(`PRECONDITION_FAILED - inequivalent arg for '${name}'`),
@@ -180,6 +182,8 @@ export class FakeBroker {
 	/** Exchanges that do not exist (a passive check fails); a declare creates them. */
 	readonly missingExchanges = new Set<string>();
 	readonly declaredExchanges: string[] = [];
+	/** The options of every queue declared, by name. */
+	readonly queueOptions = new Map<string, QueueOptions>();
 	readonly deletedExchanges: string[] = [];
 	readonly connections: FakeConnection[] = [];
 	/** Connection attempts fail (broker down). */

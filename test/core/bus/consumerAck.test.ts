@@ -299,6 +299,23 @@ describe('BusConsumer ack path', () => {
 		expect(channel.acks).toHaveLength(3);
 	});
 
+	it('declares its queue and dead-letter queue durable, and a retry queue that dead-letters back to the queue', async () => {
+		const { broker, send, settled } = await start(outcome({ kind: 'failed', error: 'boom' }), {}, [
+			10_000,
+		]);
+		send();
+		await settled();
+		const durable = { durable: true, exclusive: false, autoDelete: false };
+		expect(Object.fromEntries(broker.queueOptions)).toEqual({
+			[QUEUE]: durable,
+			[DEAD]: durable,
+			[`${QUEUE}.retry.10s`]: {
+				...durable,
+				arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': QUEUE },
+			},
+		});
+	});
+
 	it('when the broker refuses a retry queue, the message is not acked and later retries go straight back to the queue', async () => {
 		const failing = outcome({ kind: 'failed', error: 'boom' });
 		const started = await start(failing, {}, [10_000]);
