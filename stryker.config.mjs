@@ -21,7 +21,7 @@ export default {
 	// Two shared cores.
 	concurrency: 1,
 	timeoutMS: 10000,
-	ignorePatterns: ['dist', 'bench', 'test/e2e', '.n8n-e2e', '.demo', 'reports'],
+	ignorePatterns: ['dist', 'bench', 'test/e2e', '.n8n-e2e', '.demo', 'reports', '.stryker-tmp*'],
 	tempDirName: '.stryker-tmp',
 	cleanTempDir: true,
 };
