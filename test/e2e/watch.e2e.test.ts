@@ -29,10 +29,14 @@ describe('lease and offer watch events in a real n8n', () => {
 		await stopEsiLeapScenario({ broker, emulator, n8n }, []);
 	});
 
-	const leasePolls = () =>
+	const answeredLists = (path: string) =>
 		emulator.control.requestLog.filter(
-			(entry) => entry.path === '/v1/leases' && entry.method === 'GET' && entry.status === 200,
+			(entry) =>
+				entry.path.split('?')[0] === path && entry.method === 'GET' && entry.status === 200,
 		).length;
+	const leasePolls = () => answeredLists('/v1/leases');
+	// A poll lists the leases, then the offers.
+	const offerPolls = () => answeredLists('/v1/offers');
 
 	async function morePolls(count: number) {
 		const target = leasePolls() + count;
@@ -69,9 +73,11 @@ describe('lease and offer watch events in a real n8n', () => {
 				},
 			]),
 		);
-		const before = leasePolls();
+		const before = offerPolls();
 		await n8n.activateWorkflow(id);
-		await waitUntil(() => leasePolls() > before, `the baseline poll (log ${n8n.logFile})`);
+		// The baseline is taken once the offers are listed too: an offer created between the two
+		// lists of the baseline poll would be part of it, and never "available".
+		await waitUntil(() => offerPolls() > before, `the baseline poll (log ${n8n.logFile})`);
 
 		const offer = await post('owner', '/v1/offers', {
 			resource_type: 'dummy_node',
