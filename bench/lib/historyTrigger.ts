@@ -10,6 +10,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { EsiLeapApi } from '../../credentials/EsiLeapApi.credentials';
 import { EsiLeapTrigger } from '../../nodes/EsiLeapTrigger/EsiLeapTrigger.node';
 import { freePort } from '../../test/e2e/harness';
+import { passwordLoginCredential } from '../../test/helpers/esiLeapApiCredential';
 import { createN8nHttp } from '../../test/helpers/n8nHttp';
 import { createBenchContext } from './context';
 
@@ -78,23 +79,13 @@ export async function startTrigger(emulator: Emulator, parameters: IDataObject) 
 		esiLeapApi: {
 			type: new EsiLeapApi(),
 			// The emulator's default admin (see test/emulator/README.md).
-			data: {
+			data: passwordLoginCredential({
 				authUrl: emulator.keystoneUrl,
-				authType: 'password',
 				username: 'admin',
 				password: 'admin-pass',
 				userDomainName: 'Default',
 				projectName: 'admin',
-				projectId: '',
-				projectDomainName: 'Default',
-				region: '',
-				interface: 'public',
-				endpointOverride: '',
-				caCertificate: '',
-				allowSelfSigned: false,
-				token: '',
-				leaseEndpoint: '',
-			},
+			}),
 		},
 	});
 	let events = 0;
