@@ -179,6 +179,20 @@ describe('BusConsumer ack path', () => {
 		expect(deliveries).toEqual([{ awaitOutcome: false, attempt: 1 }]);
 	});
 
+	it('in immediately mode never times an execution out: nothing waits for its outcome', async () => {
+		const { channel, send, settled, deliveries, stats, logs } = await start(
+			() => new Promise<ExecutionOutcome>(() => undefined),
+			{ policy: { mode: 'immediately', maxRetries: 2, onTimeout: 'retry' }, ackTimeoutMs: 20 },
+		);
+		const tag = send();
+		await settled();
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		expect(channel.acks).toEqual([tag]);
+		expect(deliveries).toEqual([{ awaitOutcome: false, attempt: 0 }]);
+		expect(stats.timedOut).toBe(0);
+		expect(logs('warn')).toEqual([]);
+	});
+
 	it('in immediately mode an execution that could not start is not retried (already acked)', async () => {
 		const { channel, send, settled, stats } = await start(
 			async () => {

@@ -134,18 +134,6 @@ describe('BusConsumer in batches', () => {
 		]);
 	});
 
-	it('acks a redelivery of a message whose batch succeeded without running it again', async () => {
-		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, succeed);
-		started.send('m1');
-		started.send('m2');
-		await started.settled();
-		const again = started.send('m1');
-		await started.settled();
-		expect(started.batches).toEqual([['m1', 'm2']]);
-		expect(started.channel.acks).toContain(again);
-		expect(started.stats.alreadySucceeded).toBe(1);
-	});
-
 	it('a redelivery that arrives while its batch runs waits for it, then is acked unrun if it succeeded', async () => {
 		const execution = deferred<ExecutionOutcome>();
 		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
@@ -184,6 +172,72 @@ describe('BusConsumer in batches', () => {
 		await new Promise((resolve) => setTimeout(resolve, 60));
 		expect(started.batches).toEqual([]);
 		expect(started.channel.acks).toEqual([]);
+	});
+
+	it('close while a batch gathers does not run it: its messages stay unacked for the broker to redeliver', async () => {
+		// The channel is alive and the messages in flight: only the closing consumer forbids the run.
+		const started = await startBatches({ maxItems: 10, maxWaitMs: 60_000 }, succeed);
+		started.send('m1');
+		started.send('m2');
+		await until(() => expect(started.consumer.inFlightCount).toBe(2));
+		await started.consumer.close(200);
+		expect(started.batches).toEqual([]);
+		// Released at once, not held until the drain timeout.
+		expect(started.consumer.inFlightCount).toBe(0);
+		expect(started.logs('warn')).toEqual([]);
+		expect(started.channel.acks).toEqual([]);
+		expect(started.channel.published).toEqual([]);
+		expect(started.stats.batches).toBe(0);
+	});
+
+	it.each(['succeeded', 'duplicate'] as const)(
+		'acks a redelivery of a message whose batch %s (n8n ran it, or skipped it as a duplicate) without running it again',
+		async (kind) => {
+			const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () => ({ kind }));
+			started.send('m1');
+			started.send('m2');
+			await started.settled();
+			const again = started.send('m1');
+			await started.settled();
+			expect(started.batches).toEqual([['m1', 'm2']]);
+			expect(started.channel.acks).toHaveLength(3);
+			expect(started.channel.acks).toContain(again);
+			expect(started.stats.alreadySucceeded).toBe(1);
+		},
+	);
+
+	it('forgets the message ids of a batch once it ended, succeeded or failed (memory stays bounded)', async () => {
+		let calls = 0;
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
+			++calls === 1 ? { kind: 'succeeded' } : { kind: 'failed', error: 'boom' },
+		);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		started.send('m3');
+		started.send('m4');
+		await started.settled();
+		expect(started.batches).toEqual([
+			['m1', 'm2'],
+			['m3', 'm4'],
+		]);
+		// No output shows the map of running batches; without the clean-up it keeps every id.
+		expect(started.consumer['running'].size).toBe(0);
+	});
+
+	it('in immediately mode never times a batch out: nothing waits for its outcome', async () => {
+		const started = await startBatches(
+			{ maxItems: 2, maxWaitMs: 60_000 },
+			() => new Promise<ExecutionOutcome>(() => undefined),
+			{ policy: { mode: 'immediately', maxRetries: 2, onTimeout: 'retry' }, ackTimeoutMs: 20 },
+		);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		await new Promise((resolve) => setTimeout(resolve, 60));
+		expect(started.channel.acks).toHaveLength(2);
+		expect(started.stats.timedOut).toBe(0);
+		expect(started.logs('warn')).toEqual([]);
 	});
 
 	it('in immediately mode acks on receipt and does not wait for the batch', async () => {

@@ -201,6 +201,26 @@ describe('BusConsumer connection life', () => {
 		expect(started.stats.reconnects).toBe(0);
 	});
 
+	it('a trigger that is not a manual test keeps consuming after the first event', async () => {
+		const started = await startOnFakeBroker(succeed);
+		const tags = [started.send(), started.send()];
+		await started.settled();
+		expect(started.deliveries).toHaveLength(2);
+		expect(started.channel.acks).toEqual(tags);
+		expect(started.channel.cancelled).toBe(false);
+	});
+
+	it('a manual test cancels its consumer as soon as the first event is handed over, before it ends', async () => {
+		const execution = deferred<ExecutionOutcome>();
+		const started = await startOnFakeBroker(() => execution.promise, { stopAfterFirst: true });
+		started.send();
+		await until(() => expect(started.deliveries).toHaveLength(1));
+		expect(started.channel.cancelled).toBe(true);
+		execution.resolve({ kind: 'succeeded' });
+		await started.settled();
+		expect(started.channel.acks).toEqual([1]);
+	});
+
 	it('a manual test stops consuming after the first event and acks later ones unrun', async () => {
 		const started = await startOnFakeBroker(succeed, { stopAfterFirst: true });
 		started.send();
