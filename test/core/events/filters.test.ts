@@ -37,6 +37,22 @@ describe('compileSelection: event types', () => {
 
 describe('compileSelection: payload filters on the normalized item', () => {
 	const all = SHORT_EVENT_TYPES;
+	type BadFilter = { path: string; operator: string; value?: string };
+	/** The error of compiling a good filter followed by `filter` (so it is filter 2, index 1). */
+	const compileError = (filter: BadFilter): FilterConfigError => {
+		try {
+			compileSelection({
+				events: all,
+				filters: [
+					{ path: 'phase', operator: 'exists' },
+					{ ...filter, operator: filter.operator as FilterOperator },
+				],
+			});
+		} catch (error) {
+			return error as FilterConfigError;
+		}
+		throw new Error('expected a FilterConfigError');
+	};
 	const one = (filter: PayloadFilterSpec) => compileSelection({ events: all, filters: [filter] });
 
 	it('equals and not equals compare the text of the value (numbers included)', () => {
@@ -113,50 +129,29 @@ describe('compileSelection: payload filters on the normalized item', () => {
 	});
 
 	it('reports bad filters at compile time with their position', () => {
-		const bad = (filter: { path: string; operator: string; value?: string }) => {
-			try {
-				compileSelection({
-					events: all,
-					filters: [
-						{ path: 'phase', operator: 'exists' },
-						{ ...filter, operator: filter.operator as FilterOperator },
-					],
-				});
-			} catch (error) {
-				return error as FilterConfigError;
-			}
-			throw new Error('expected a FilterConfigError');
-		};
-		expect(bad({ path: 'x', operator: 'regex', value: '(' })).toMatchObject({
+		expect(compileError({ path: 'x', operator: 'regex', value: '(' })).toMatchObject({
 			index: 1,
 			field: 'value',
 		});
-		expect(bad({ path: 'a..b', operator: 'exists' })).toMatchObject({ index: 1, field: 'path' });
-		expect(bad({ path: 'x', operator: 'oneOf', value: ' , ' })).toMatchObject({
+		expect(compileError({ path: 'a..b', operator: 'exists' })).toMatchObject({
+			index: 1,
+			field: 'path',
+		});
+		expect(compileError({ path: 'x', operator: 'oneOf', value: ' , ' })).toMatchObject({
 			index: 1,
 			field: 'value',
 		});
-		expect(bad({ path: 'x', operator: 'like', value: 'y' })).toMatchObject({
+		expect(compileError({ path: 'x', operator: 'like', value: 'y' })).toMatchObject({
 			index: 1,
 			field: 'operator',
 		});
 	});
 
 	it('names the filter by its 1-based position and says what is wrong', () => {
-		const message = (filter: { path: string; operator: string; value?: string }) => {
-			try {
-				compileSelection({
-					events: all,
-					filters: [
-						{ path: 'phase', operator: 'exists' },
-						{ ...filter, operator: filter.operator as FilterOperator },
-					],
-				});
-			} catch (error) {
-				expect((error as Error).name).toBe('FilterConfigError');
-				return (error as Error).message;
-			}
-			throw new Error('expected a FilterConfigError');
+		const message = (filter: BadFilter) => {
+			const error = compileError(filter);
+			expect(error.name).toBe('FilterConfigError');
+			return error.message;
 		};
 		expect(message({ path: 'a..b', operator: 'exists' })).toBe(
 			'Filter 2: the field path "a..b" is not a dot path',
