@@ -199,7 +199,8 @@ export function deduplicationKey(
 /**
  * n8n's key for a batch: its messages' oslo ids, hashed (a batch only holds first deliveries).
  * It catches a batch redelivered whole in the same order (after an n8n restart); the consumer's
- * own memory of succeeded ids (core/bus/recentIds.ts) catches a redelivery in any grouping.
+ * own memory of outcomes per message (core/bus/recentOutcomes.ts) settles a redelivery in any
+ * grouping.
  */
 export function batchDeduplicationKey(scope: string, events: EsiLeapEvent[]): string | undefined {
 	if (events.some((event) => !event.message_id)) return undefined;

@@ -17,7 +17,7 @@ import type { BackoffOptions } from './backoff';
 import type { BrokerChannel, BrokerConnection, BrokerMessage, Connect } from './broker';
 import { InFlightTracker } from './inFlight';
 import type { InFlightKey } from './inFlight';
-import { RecentIds } from './recentIds';
+import { deliveryIdentity, RecentOutcomes } from './recentOutcomes';
 import { applyTopology, declareRetryQueue } from './topology';
 import type { AppliedTopology, Topology } from './topology';
 
@@ -31,15 +31,18 @@ import type { AppliedTopology, Topology } from './topology';
  *   dead-lettered; a malformed one is dead-lettered at once; both copy the body byte for byte;
  * - an ack is sent only on the channel that delivered the message; if that channel died, the
  *   broker requeues the message and it is delivered again (with the same oslo message id, which
- *   the trigger uses as n8n's deduplication key).
+ *   the trigger uses as n8n's deduplication key);
+ * - such a redelivered copy is not run again while this activation remembers the first copy's
+ *   execution (RecentOutcomes): it waits for that execution and is then settled on its outcome,
+ *   acked after a success, retried or dead-lettered after a failure its dead channel could not
+ *   act on.
  *
  * In batches (`batch`): up to `maxItems` selected events, gathered for at most `maxWaitMs` from
  * the first, go to `deliverBatch` as one execution, in delivery order. Each message of the batch
  * is settled on that execution's outcome: acked after success; after a failure republished to run
  * alone with its retry count untouched (ackPolicy decideBatch), so a poison message is retried
- * and dead-lettered on its own. A message whose batch succeeded is remembered by its oslo message
- * id (RecentIds): if the broker redelivers it (its ack was lost with the channel), it is acked
- * without running again, in whatever batch it would have landed.
+ * and dead-lettered on its own. The memory of outcomes is per message, so a redelivered copy is
+ * settled the same way in whatever batch it would have landed.
  */
 
 export interface BusLogger {
@@ -102,8 +105,18 @@ export interface ConsumerStats {
 	unbatched: number;
 	/** Batch executions started. */
 	batches: number;
-	/** Redelivered messages acked without running: their batch had succeeded. */
-	alreadySucceeded: number;
+	/**
+	 * Redelivered copies acked without running: this activation already ran the message and the
+	 * decision on that run was an ack or had reached the broker.
+	 */
+	redeliveredAcked: number;
+	/**
+	 * Redelivered copies of a message whose execution had not succeeded when its channel died:
+	 * retried, run alone or dead-lettered on that outcome, without running under the same key.
+	 */
+	redeliveredSettled: number;
+	/** Executions n8n skipped as duplicates of one from before this activation. */
+	skippedAsDuplicate: number;
 	timedOut: number;
 	/** Outcomes that arrived after their channel had died (the broker redelivers those). */
 	orphaned: number;
@@ -183,7 +196,7 @@ async function othersConsume(state: ChannelState): Promise<boolean> {
 }
 
 const DEFAULT_OUTAGE_NOTICE_MS = 2 * 60_000;
-/** Succeeded message ids kept for redeliveries: far more than can be unacked at once. */
+/** Outcomes kept for redeliveries: far more than can be unacked at once. */
 const MIN_REMEMBERED_IDS = 10_000;
 
 /** A message waiting in the batch being gathered; `settle` receives the batch's outcome. */
@@ -258,7 +271,9 @@ export class BusConsumer {
 		deadLettered: 0,
 		unbatched: 0,
 		batches: 0,
-		alreadySucceeded: 0,
+		redeliveredAcked: 0,
+		redeliveredSettled: 0,
+		skippedAsDuplicate: 0,
 		timedOut: 0,
 		orphaned: 0,
 		reconnects: 0,
@@ -275,16 +290,15 @@ export class BusConsumer {
 	private delivered = false;
 	private readonly now: () => number;
 	private gathering: Gathering | null = null;
-	private readonly succeeded: RecentIds;
-	/** Message id → whether its batch, still running, succeeded. */
-	private readonly running = new Map<string, Promise<boolean>>();
+	/** This activation's recent executions, for the copies RabbitMQ redelivers. */
+	private readonly outcomes: RecentOutcomes;
 
 	constructor(private readonly options: ConsumerOptions) {
 		this.now = options.now ?? Date.now;
 		if (options.batch && !options.deliverBatch) {
 			throw new Error('BusConsumer: batch needs deliverBatch');
 		}
-		this.succeeded = new RecentIds(
+		this.outcomes = new RecentOutcomes(
 			Math.max(MIN_REMEMBERED_IDS, 4 * effectivePrefetch(options.prefetch, options.batch)),
 		);
 	}
@@ -523,9 +537,25 @@ export class BusConsumer {
 			this.emit(event, { awaitOutcome: false, attempt }).catch(() => undefined);
 			return;
 		}
-		const outcome = await this.emit(event, { awaitOutcome: true, attempt });
-		const decision = decide(outcome, attempt, this.options.policy);
-		await this.apply(state, key, message, decision);
+		const identity = deliveryIdentity(event.message_id, attempt, true);
+		// `knows` first, synchronously: a second copy must see this one's begin() below.
+		if (
+			identity &&
+			this.outcomes.knows(identity) &&
+			(await this.settledEarlier(state, key, message, event, identity, attempt))
+		)
+			return;
+		const outcome = this.emit(event, { awaitOutcome: true, attempt });
+		if (identity)
+			this.outcomes.begin(
+				identity,
+				outcome.then((result) => ({ outcome: result, size: 1 })),
+			);
+		const result = await outcome;
+		this.warnIfUnknownDuplicate(result, event, attempt);
+		const decision = decide(result, attempt, this.options.policy);
+		if ((await this.apply(state, key, message, decision)) && identity)
+			this.outcomes.settled(identity);
 	}
 
 	private async processInBatch(
@@ -534,25 +564,75 @@ export class BusConsumer {
 		message: BrokerMessage,
 		event: EsiLeapEvent,
 	): Promise<void> {
-		const id = event.message_id;
-		if (id) {
-			// A redelivery while its first batch still runs waits for that batch's outcome.
-			await this.running.get(id);
-			if (this.succeeded.has(id)) {
-				this.stats.alreadySucceeded++;
-				this.ack(state, key, message);
-				return;
-			}
-		}
 		if (this.options.policy.mode === 'immediately') {
 			this.ack(state, key, message);
 			void this.gather(state, key, event);
 			return;
 		}
-		const result = await this.gather(state, key, event);
+		const identity = deliveryIdentity(event.message_id, 0, false);
+		if (
+			identity &&
+			this.outcomes.knows(identity) &&
+			(await this.settledEarlier(state, key, message, event, identity, 0))
+		)
+			return;
+		const gathered = this.gather(state, key, event);
+		// From the gathering on, not just the run: a second copy waits for this batch's outcome.
+		if (identity) this.outcomes.begin(identity, gathered);
+		const result = await gathered;
 		if (result === null) return;
 		const decision = decideBatch(result.outcome, 0, this.options.policy, result.size);
-		await this.apply(state, key, message, decision);
+		if ((await this.apply(state, key, message, decision)) && identity)
+			this.outcomes.settled(identity);
+	}
+
+	/**
+	 * A copy of a message this activation already ran (RabbitMQ redelivers what a dead channel
+	 * left unacked): waits while that execution runs, then settles the copy on its outcome without
+	 * running it again (see RecentOutcomes). Call only when `outcomes.knows` it; returns false
+	 * when the earlier copy did not run after all (its batch was dropped with its channel).
+	 */
+	private async settledEarlier(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		event: EsiLeapEvent,
+		identity: string,
+		attempt: number,
+	): Promise<boolean> {
+		const earlier = await this.outcomes.earlier(identity);
+		if (!earlier) return false;
+		const decision =
+			earlier.size > 1
+				? decideBatch(earlier.outcome, attempt, this.options.policy, earlier.size)
+				: decide(earlier.outcome, attempt, this.options.policy);
+		if (decision.action === 'ack' || earlier.settled) {
+			this.stats.redeliveredAcked++;
+			this.ack(state, key, message);
+			return true;
+		}
+		// Its first execution did not succeed and its channel died before the retry (or dead
+		// letter) could be sent: send it now, as that channel would have.
+		this.stats.redeliveredSettled++;
+		this.options.logger.info(
+			'A redelivered message whose execution had not succeeded when its channel died: settling it on that outcome',
+			{ messageId: event.message_id, action: decision.action, reason: decision.reason },
+		);
+		if (await this.apply(state, key, message, decision)) this.outcomes.settled(identity);
+		return true;
+	}
+
+	/**
+	 * n8n skipped an execution this activation never ran: its key is stored from before (an n8n
+	 * restart, another main). Whether that execution succeeded is not known here; say so.
+	 */
+	private warnIfUnknownDuplicate(outcome: ExecutionOutcome, event: EsiLeapEvent, attempt: number) {
+		if (outcome.kind !== 'duplicate') return;
+		this.stats.skippedAsDuplicate++;
+		this.options.logger.warn(
+			'n8n skipped a message as a duplicate: an execution with its deduplication key exists from before this activation. If that execution did not succeed (for example it crashed when n8n stopped), this event was not processed; retry that execution from the executions list',
+			{ messageId: event.message_id, event: event.event, leaseUuid: event.lease_uuid, attempt },
+		);
 	}
 
 	/** Adds an event to the batch being gathered; resolves with that batch's outcome. */
@@ -596,16 +676,7 @@ export class BusConsumer {
 			!acked,
 			{ batchSize: events.length, firstMessageId: events[0].message_id },
 		);
-		const ids = events.map((event) => event.message_id).filter((id): id is string => !!id);
-		const ran = outcome.then((result) => {
-			const succeeded = result.kind === 'succeeded' || result.kind === 'duplicate';
-			if (succeeded) for (const id of ids) this.succeeded.add(id);
-			return succeeded;
-		});
-		for (const id of ids) this.running.set(id, ran);
-		void ran.then(() => {
-			for (const id of ids) if (this.running.get(id) === ran) this.running.delete(id);
-		});
+		if (!acked) void outcome.then((kind) => this.warnIfUnknownDuplicate(kind, events[0], 0));
 		for (const entry of entries) {
 			void outcome.then((result) => entry.settle({ outcome: result, size: entries.length }));
 		}
@@ -665,24 +736,26 @@ export class BusConsumer {
 		return false;
 	}
 
-	private ack(state: ChannelState, key: InFlightKey, message: BrokerMessage) {
-		if (!this.usable(state, key)) return;
+	/** Whether the ack was sent (on the channel that delivered the message). */
+	private ack(state: ChannelState, key: InFlightKey, message: BrokerMessage): boolean {
+		if (!this.usable(state, key)) return false;
 		state.channel.ack(message.deliveryTag);
 		this.stats.acked++;
+		return true;
 	}
 
+	/** Carries out a decision; resolves true once it reached the broker (ack sent, copy confirmed). */
 	private async apply(
 		state: ChannelState,
 		key: InFlightKey,
 		message: BrokerMessage,
 		decision: Decision,
-	) {
+	): Promise<boolean> {
 		switch (decision.action) {
 			case 'ack':
-				this.ack(state, key, message);
-				return;
+				return this.ack(state, key, message);
 			case 'retry': {
-				if (!this.usable(state, key)) return;
+				if (!this.usable(state, key)) return false;
 				// The copy waits in its delay's retry queue (topology.ts retryQueueName), which
 				// dead-letters it back to our queue when its TTL ends; without a delay it goes
 				// straight back to the tail of our queue.
@@ -704,7 +777,7 @@ export class BusConsumer {
 							{ queue: waitQueue.name, error: safeErrorText(refused) },
 						);
 						// The broker closed the channel: the message comes back after the reconnect.
-						return;
+						return false;
 					}
 					state.retryQueuesReady.add(waitQueue.name);
 				}
@@ -725,10 +798,10 @@ export class BusConsumer {
 					retryInMs: waitQueue ? delayMs : 0,
 					reason: decision.reason,
 				});
-				return;
+				return true;
 			}
 			case 'unbatch':
-				if (!this.usable(state, key)) return;
+				if (!this.usable(state, key)) return false;
 				// Straight back to the tail of our queue, retry count untouched: it runs alone next.
 				await state.channel.publish('', state.queue, message.body, {
 					...message.properties,
@@ -744,14 +817,17 @@ export class BusConsumer {
 					'Requeued a message of a batch that did not succeed, to run on its own',
 					{ reason: decision.reason },
 				);
-				return;
-			case 'deadLetter':
-				await this.deadLetter(state, key, message, 'failed', decision.reason);
-				this.options.logger.warn('Dead-lettered a message after its retries', {
-					queue: this.options.topology.deadLetterQueue,
-					reason: decision.reason,
-				});
-				return;
+				return true;
+			case 'deadLetter': {
+				const sent = await this.deadLetter(state, key, message, 'failed', decision.reason);
+				if (sent) {
+					this.options.logger.warn('Dead-lettered a message after its retries', {
+						queue: this.options.topology.deadLetterQueue,
+						reason: decision.reason,
+					});
+				}
+				return sent;
+			}
 		}
 	}
 
@@ -761,9 +837,9 @@ export class BusConsumer {
 		message: BrokerMessage,
 		kind: 'malformed' | 'failed',
 		reason: string,
-	) {
+	): Promise<boolean> {
 		const queue = this.options.topology.deadLetterQueue;
-		if (!this.usable(state, key)) return;
+		if (!this.usable(state, key)) return false;
 		if (queue !== null) {
 			await state.channel.publish('', queue, message.body, {
 				...message.properties,
@@ -777,7 +853,7 @@ export class BusConsumer {
 			});
 			this.stats.deadLettered++;
 		}
-		this.ack(state, key, message);
+		return this.ack(state, key, message);
 	}
 
 	private async malformed(

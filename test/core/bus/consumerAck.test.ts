@@ -13,6 +13,7 @@ import {
 	startOnFakeBroker,
 	until,
 } from '../../helpers/fakeBroker';
+import { withMessageId } from '../../helpers/fixtures';
 import { deferred } from '../../helpers/objects';
 
 /**
@@ -62,12 +63,19 @@ describe('BusConsumer ack path', () => {
 		expect(stats).toMatchObject({ received: 1, emitted: 1, acked: 1, retried: 0, deadLettered: 0 });
 	});
 
-	it('acks a duplicate that n8n skipped', async () => {
-		const { channel, send, settled } = await start(outcome({ kind: 'duplicate' }));
+	it('acks a duplicate that n8n skipped, warning that the earlier execution it stands for may not have succeeded', async () => {
+		const { channel, send, settled, logs, stats } = await start(outcome({ kind: 'duplicate' }));
 		const tag = send();
 		await settled();
 		expect(channel.acks).toEqual([tag]);
 		expect(channel.published).toEqual([]);
+		expect(stats.skippedAsDuplicate).toBe(1);
+		const [warning] = logs('warn');
+		expect(warning[0]).toMatch(/^n8n skipped a message as a duplicate: .* retry that execution/);
+		expect(warning[1]).toMatchObject({
+			messageId: capture.decoded['oslo.message'].message_id,
+			attempt: 0,
+		});
 	});
 
 	it('retries a failed execution as a byte-exact copy at the tail of the queue counting x-esi-leap-retries, then acks the original', async () => {
@@ -291,8 +299,9 @@ describe('BusConsumer ack path', () => {
 			{},
 			[10_000, 60_000],
 		);
-		for (const retries of [0, 0, 1]) {
-			send({ 'x-esi-leap-retries': retries });
+		// Three messages (the consumer settles a second copy of one message on its first outcome).
+		for (const [index, retries] of [0, 0, 1].entries()) {
+			send({ 'x-esi-leap-retries': retries }, withMessageId(capture, `message-${index}`));
 			await settled();
 		}
 		expect(channel.published.map((message) => message.routingKey)).toEqual([
@@ -377,9 +386,10 @@ describe('BusConsumer ack path', () => {
 		await until(() => expect(started.consumer.stats.reconnects).toBe(1));
 		const second = started.broker.current;
 		expect(second).not.toBe(first);
-		// The new channel's first delivery has the same tag (1) as the dead channel's message.
+		// The new channel's first delivery (another message) has the same tag (1) as the dead
+		// channel's message.
 		const tag = second.deliver(
-			capture.body,
+			withMessageId(capture, 'another-message'),
 			captureProperties(capture, {}),
 			capture.amqp.routing_key,
 		);
@@ -407,6 +417,115 @@ describe('BusConsumer ack path', () => {
 		await until(() => expect(started.consumer.stats.orphaned).toBe(1));
 		expect(started.broker.channels.flatMap((channel) => channel.published)).toEqual([]);
 		expect(started.broker.channels.flatMap((channel) => channel.acks)).toEqual([]);
+	});
+
+	describe("a copy RabbitMQ redelivers after the first copy's channel died", () => {
+		/** One execution per call, finished by the test; the message is delivered on channel 1. */
+		async function firstCopyRunning(headers: Record<string, unknown> = {}) {
+			const running: Array<ReturnType<typeof deferred<ExecutionOutcome>>> = [];
+			const started = await start(() => {
+				const execution = deferred<ExecutionOutcome>();
+				running.push(execution);
+				return execution.promise;
+			});
+			const first = started.channel;
+			started.send(headers);
+			await until(() => expect(running).toHaveLength(1));
+			first.die(new Error('connection reset'));
+			await until(() => expect(started.stats.reconnects).toBe(1));
+			const second = started.broker.current;
+			const redeliver = () =>
+				second.deliver(capture.body, captureProperties(capture, headers), capture.amqp.routing_key);
+			return { ...started, running, first, second, redeliver };
+		}
+
+		it('waits while the first execution runs, then is acked without running when it succeeded', async () => {
+			const copy = await firstCopyRunning();
+			const tag = copy.redeliver();
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(copy.second.acks).toEqual([]);
+			copy.running[0].resolve({ kind: 'succeeded' });
+			await copy.settled();
+			expect(copy.running).toHaveLength(1);
+			expect(copy.second.acks).toEqual([tag]);
+			expect(copy.first.acks).toEqual([]);
+			expect(copy.stats).toMatchObject({ redeliveredAcked: 1, redeliveredSettled: 0, emitted: 1 });
+		});
+
+		it("is retried on the first execution's failure (attempt 1, a new key), not run again under the same key", async () => {
+			const copy = await firstCopyRunning({ 'x-custom': 'kept' });
+			copy.running[0].resolve({ kind: 'failed', error: 'boom' });
+			await until(() => expect(copy.stats.orphaned).toBe(1));
+			const tag = copy.redeliver();
+			await copy.settled();
+			// Nothing ran for the copy: it got the retry its dead channel could not send.
+			expect(copy.deliveries).toEqual([{ awaitOutcome: true, attempt: 0 }]);
+			expect(copy.first.published).toEqual([]);
+			expect(onlyCopy(copy.second, QUEUE).headers).toEqual({
+				'x-custom': 'kept',
+				...ORIGIN,
+				'x-esi-leap-retries': 1,
+			});
+			expect(copy.second.acks).toEqual([tag]);
+			expect(copy.stats).toMatchObject({ redeliveredSettled: 1, retried: 1, redeliveredAcked: 0 });
+			expect(copy.logs('info')).toContainEqual([
+				'A redelivered message whose execution had not succeeded when its channel died: settling it on that outcome',
+				{
+					messageId: capture.decoded['oslo.message'].message_id,
+					action: 'retry',
+					reason: 'execution failed: boom',
+				},
+			]);
+
+			// The retry then runs as its own execution, with the attempt in its key.
+			copy.second.deliver(
+				copy.second.published[0].body,
+				copy.second.published[0].properties,
+				capture.amqp.routing_key,
+			);
+			await until(() => expect(copy.running).toHaveLength(2));
+			expect(copy.deliveries[1]).toEqual({ awaitOutcome: true, attempt: 1 });
+			copy.running[1].resolve({ kind: 'succeeded' });
+			await copy.settled();
+		});
+
+		it('is dead-lettered when the first execution failed its last retry', async () => {
+			const copy = await firstCopyRunning({ 'x-esi-leap-retries': 2 });
+			copy.running[0].resolve({ kind: 'failed', error: 'boom' });
+			await until(() => expect(copy.stats.orphaned).toBe(1));
+			const tag = copy.redeliver();
+			await copy.settled();
+			expect(copy.running).toHaveLength(1);
+			expect(onlyCopy(copy.second, DEAD)).toMatchObject({
+				headers: { 'x-esi-leap-dead-letter-reason': 'execution failed: boom (after 2 retries)' },
+			});
+			expect(copy.second.acks).toEqual([tag]);
+			expect(copy.stats).toMatchObject({ deadLettered: 1, redeliveredSettled: 1 });
+		});
+
+		it("is acked without running when the first copy's retry already reached the broker (its ack was lost)", async () => {
+			const started = await start(outcome({ kind: 'failed', error: 'boom' }));
+			started.send();
+			await started.settled();
+			expect(started.stats.retried).toBe(1);
+			const tag = started.send();
+			await started.settled();
+			expect(started.deliveries).toHaveLength(1);
+			expect(started.channel.published).toHaveLength(1);
+			expect(started.channel.acks.at(-1)).toBe(tag);
+			expect(started.stats).toMatchObject({ redeliveredAcked: 1, redeliveredSettled: 0 });
+		});
+
+		it('two copies of one message arriving together run it once', async () => {
+			const execution = deferred<ExecutionOutcome>();
+			const started = await start(() => execution.promise);
+			const tags = [started.send(), started.send()];
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(started.deliveries).toHaveLength(1);
+			execution.resolve({ kind: 'succeeded' });
+			await started.settled();
+			expect([...started.channel.acks].sort()).toEqual(tags);
+		});
 	});
 
 	it('does not ack when the copy of a retry or a dead letter could not be published', async () => {

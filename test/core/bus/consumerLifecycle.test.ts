@@ -10,6 +10,7 @@ import {
 	startOnFakeBroker,
 	until,
 } from '../../helpers/fakeBroker';
+import { withMessageId } from '../../helpers/fixtures';
 import { deferred } from '../../helpers/objects';
 
 /**
@@ -203,7 +204,7 @@ describe('BusConsumer connection life', () => {
 
 	it('a trigger that is not a manual test keeps consuming after the first event', async () => {
 		const started = await startOnFakeBroker(succeed);
-		const tags = [started.send(), started.send()];
+		const tags = ['first', 'second'].map((id) => started.send({}, withMessageId(FAKE_CAPTURE, id)));
 		await started.settled();
 		expect(started.deliveries).toHaveLength(2);
 		expect(started.channel.acks).toEqual(tags);
