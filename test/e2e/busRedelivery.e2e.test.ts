@@ -1,14 +1,18 @@
 /**
- * Issue 17, item 6: deduplication of broker redeliveries in a real n8n. A TCP proxy sits between
- * the trigger and the shared RabbitMQ; executions take 4 s (a Wait node), so with prefetch 4 there
- * are four unacknowledged messages whose executions are running when the proxy cuts every
- * connection. RabbitMQ redelivers those four to the reconnected trigger at once, with the same
- * oslo message id, while their first executions still run. What n8n 2.41.1 guarantees
- * (execution-persistence.js): the deduplication key has a unique index in its executions table,
- * so a second execution with a stored key is refused (`DuplicateExecutionError`, logged "Scheduled
- * execution skipped: duplicate deduplication key") unless the stored one is still `new` (created,
- * not started: replaced instead); a pruned execution frees its key. Here the first executions are
- * running, so each redelivery is skipped and each message runs exactly once.
+ * Broker redeliveries in a real n8n 2.41.1 (issues 17 and 14). A TCP proxy sits between the
+ * trigger and the shared RabbitMQ; executions take 4 s (a Wait node), so with prefetch 4 there are
+ * four unacknowledged messages whose executions are running when the proxy cuts every connection
+ * (or the workflow is deactivated). RabbitMQ then redelivers those four, with the same oslo
+ * message id, while their first executions still run.
+ *
+ * Two guards meet here. Within one activation the trigger remembers its executions
+ * (core/bus/recentOutcomes.ts): a redelivered copy waits for its first execution and is settled
+ * on that outcome, acked after a success, retried or dead-lettered after a failure. Across
+ * activations only n8n's deduplication key is left: what n8n 2.41.1 guarantees
+ * (execution-persistence.js) is a unique index on the key in its executions table, so a second
+ * execution with a stored key is refused (`DuplicateExecutionError`, logged "Scheduled execution
+ * skipped: duplicate deduplication key") unless the stored one is still `new` (created, not
+ * started: replaced instead), whatever the stored execution's status.
  */
 import type amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +21,7 @@ import { loadCapture, withMessageId } from '../helpers/fixtures';
 import { publishCapture } from '../helpers/rabbit';
 import { TcpProxy } from '../helpers/tcpProxy';
 import { busCredentialData, busTrigger } from './demo/workflows';
-import { linearWorkflow, nodeOutput, startN8n, type N8nInstance } from './harness';
+import { linearWorkflow, nodeOutput, startN8n, type Execution, type N8nInstance } from './harness';
 import { AMQP_URL, connectBroker, uniqueName, waitForConsumer } from './rabbitmq';
 import { deleteBrokerObjects, messageCount, waitUntil } from './scenarios';
 
@@ -26,13 +30,28 @@ const PREFETCH = 4;
 const MESSAGES = 8;
 const EXECUTION_SECONDS = 4;
 const SKIPPED = 'Scheduled execution skipped: duplicate deduplication key';
+const OUR_WARNING = 'n8n skipped a message as a duplicate';
+const LOST = 'Lost the connection to the message bus; reconnecting';
 
-describe('Message Bus in a real n8n: a connection cut with unacknowledged messages', () => {
+const slowStep = {
+	name: 'Slow step',
+	type: 'n8n-nodes-base.wait',
+	typeVersion: 1.1,
+	parameters: { resume: 'timeInterval', amount: EXECUTION_SECONDS, unit: 'seconds' },
+};
+const failingStep = {
+	name: 'Planted failure',
+	type: 'n8n-nodes-base.stopAndError',
+	typeVersion: 1,
+	parameters: { errorMessage: 'planted failure' },
+};
+
+describe('Message Bus in a real n8n: unacknowledged messages redelivered while their executions run', () => {
 	let n8n: N8nInstance;
 	let broker: amqp.ChannelModel;
 	let proxy: TcpProxy;
 	const exchange = uniqueName('esi-leap-e2e-redelivery');
-	const queue = uniqueName('esi-leap-e2e-redelivery');
+	const queues: string[] = [];
 
 	beforeAll(async () => {
 		broker = await connectBroker();
@@ -55,38 +74,50 @@ describe('Message Bus in a real n8n: a connection cut with unacknowledged messag
 		await n8n?.stop();
 		await proxy?.stop();
 		if (broker) {
-			await deleteBrokerObjects(broker, { queues: [queue, `${queue}.dead`], exchange });
+			await deleteBrokerObjects(broker, {
+				queues: queues.flatMap((queue) => [queue, `${queue}.dead`, `${queue}.retry.0s`]),
+				exchange,
+			});
 			await broker.close();
 		}
 	});
 
 	const running = async (id: string) =>
 		(await n8n.executions(id, { status: 'running', includeData: false })).length;
-	const skippedDuplicates = () =>
+	const logLines = (text: string) =>
 		n8n
 			.log()
 			.split('\n')
-			.filter((line) => line.includes(SKIPPED));
+			.filter((line) => line.includes(text));
 
-	it('each message runs once: the redeliveries of running executions are skipped', async () => {
+	/**
+	 * A workflow Trigger → Slow step (→ failing step), active, with PREFETCH executions running
+	 * and the other messages waiting in its queue. Returns the workflow, its queue and the ids.
+	 */
+	async function fourRunning(
+		title: string,
+		steps: Array<typeof slowStep | typeof failingStep>,
+		options: Record<string, unknown> = {},
+	) {
+		const queue = uniqueName('esi-leap-e2e-redelivery');
+		queues.push(queue);
+		const base = busTrigger({
+			exchange,
+			queueName: queue,
+			prefetch: PREFETCH,
+			events: ['fulfill.end'],
+		});
 		const trigger = {
-			...busTrigger({ exchange, queueName: queue, prefetch: PREFETCH, events: ['fulfill.end'] }),
+			...base,
+			parameters: {
+				...base.parameters,
+				options: { ...(base.parameters.options as object), ...options },
+			},
 			credentials: { esiLeapMessageBusApi: { name: PROXIED_BUS } },
 		};
-		const id = await n8n.createWorkflow(
-			linearWorkflow('e2e: redelivery after a connection cut', [
-				trigger,
-				{
-					name: 'Slow step',
-					type: 'n8n-nodes-base.wait',
-					typeVersion: 1.1,
-					parameters: { resume: 'timeInterval', amount: EXECUTION_SECONDS, unit: 'seconds' },
-				},
-			]),
-		);
+		const id = await n8n.createWorkflow(linearWorkflow(title, [trigger, ...steps]));
 		await n8n.activateWorkflow(id);
 		await waitForConsumer(broker, queue);
-		expect(proxy.connectionCount).toBe(1);
 
 		const capture = loadCapture('amqp-lease-fulfill-end');
 		const messageIds = Array.from({ length: MESSAGES }, () => randomUUID());
@@ -94,23 +125,35 @@ describe('Message Bus in a real n8n: a connection cut with unacknowledged messag
 		for (const messageId of messageIds)
 			publishCapture(channel, exchange, capture, withMessageId(capture, messageId));
 		await channel.close();
-
-		// Prefetch 4: four executions run (each 4 s), four messages wait in the queue.
 		await waitUntil(async () => (await running(id)) === PREFETCH, `${PREFETCH} running executions`);
 		expect(await messageCount(broker, queue)).toBe(MESSAGES - PREFETCH);
-		expect(skippedDuplicates()).toEqual([]);
+		return { id, queue, trigger, messageIds };
+	}
+
+	/** The message id each execution ran, sorted; each execution had exactly one item. */
+	const ranIds = (executions: Execution[], triggerName: string) =>
+		executions
+			.map((execution) => {
+				const items = nodeOutput(execution, triggerName);
+				expect(items).toHaveLength(1);
+				return String(items[0].message_id);
+			})
+			.sort();
+
+	it('each message runs once: the trigger holds the redeliveries of running executions and acks them on success', async () => {
+		const skippedBefore = logLines(SKIPPED).length;
+		const lostBefore = logLines(LOST).length;
+		const { id, queue, trigger, messageIds } = await fourRunning(
+			'e2e: redelivery after a connection cut',
+			[slowStep],
+		);
 		proxy.cutAll();
-		const cutAt = Date.now();
 
 		// RabbitMQ requeues the four unacknowledged messages; the trigger reconnects and gets them
 		// back while their first executions still run. Settled: every message has a finished
-		// execution, none runs and the queue is empty; deactivation then waits for anything in
-		// flight, and with the queue still empty and no consumer no other execution can start.
-		let allSkippedAfterMs: number | undefined;
+		// execution, none runs and the queue is empty.
 		await waitUntil(
 			async () => {
-				if (allSkippedAfterMs === undefined && skippedDuplicates().length >= PREFETCH)
-					allSkippedAfterMs = Date.now() - cutAt;
 				const finished = await n8n.executions(id, { includeData: false });
 				return (
 					finished.length >= MESSAGES &&
@@ -122,20 +165,79 @@ describe('Message Bus in a real n8n: a connection cut with unacknowledged messag
 			60_000,
 		);
 		await n8n.deactivateWorkflow(id);
+		expect(logLines(LOST).length - lostBefore).toBe(1);
 		expect(await messageCount(broker, queue)).toBe(0);
 		expect(await messageCount(broker, `${queue}.dead`)).toBe(0);
 
-		// Each message id exactly once; the four redeliveries were skipped by n8n, and all of them
-		// arrived while the first executions (4 s each) were still running.
 		const executions = await n8n.executions(id);
-		const ran = executions.map((execution) => {
-			const items = nodeOutput(execution, trigger.name);
-			expect(items).toHaveLength(1);
-			return String(items[0].message_id);
-		});
-		expect(ran.sort()).toEqual([...messageIds].sort());
+		expect(ranIds(executions, trigger.name)).toEqual([...messageIds].sort());
 		expect(executions.map((e) => e.status)).toEqual(Array(MESSAGES).fill('success'));
-		expect(skippedDuplicates()).toHaveLength(PREFETCH);
-		expect(allSkippedAfterMs).toBeLessThan(EXECUTION_SECONDS * 1000);
+		// The trigger never handed a redelivery to n8n: n8n had nothing to skip.
+		expect(logLines(SKIPPED).length).toBe(skippedBefore);
+	}, 180_000);
+
+	it('an execution that fails after the cut is still retried, and ends in the dead-letter queue after its retries', async () => {
+		const { id, queue, trigger, messageIds } = await fourRunning(
+			'e2e: failure after a connection cut',
+			[slowStep, failingStep],
+			{ maxRetries: 1, retryDelays: '0' },
+		);
+		proxy.cutAll();
+
+		// Each message: its first execution fails, then its one retry fails, then it is
+		// dead-lettered. Before the fix, the four whose first execution was running at the cut were
+		// redelivered under the same key, skipped by n8n and acked: 4 executions and no dead letter
+		// each.
+		await waitUntil(
+			async () => (await messageCount(broker, `${queue}.dead`)) === MESSAGES,
+			`${MESSAGES} dead letters (log ${n8n.logFile})`,
+			120_000,
+		);
+		await waitUntil(async () => (await running(id)) === 0, 'no running execution');
+		await n8n.deactivateWorkflow(id);
+		expect(await messageCount(broker, queue)).toBe(0);
+
+		const executions = await n8n.executions(id);
+		expect(executions.map((e) => e.status)).toEqual(Array(2 * MESSAGES).fill('error'));
+		expect(ranIds(executions, trigger.name)).toEqual([...messageIds, ...messageIds].sort());
+	}, 240_000);
+
+	it("across activations n8n's key skips a redelivery of a still-running execution, and the trigger warns", async () => {
+		const skippedBefore = logLines(SKIPPED).length;
+		const warnedBefore = logLines(OUR_WARNING).length;
+		// Close Timeout 0: deactivation does not wait for the running executions; the broker
+		// redelivers their messages to the next activation, which has no memory of them.
+		const { id, queue, trigger, messageIds } = await fourRunning(
+			'e2e: redelivery to a new activation',
+			[slowStep],
+			{ closeTimeoutSeconds: 0 },
+		);
+		await n8n.deactivateWorkflow(id);
+		await n8n.activateWorkflow(id);
+
+		await waitUntil(
+			async () => {
+				const finished = await n8n.executions(id, { includeData: false });
+				return (
+					finished.length >= MESSAGES &&
+					(await running(id)) === 0 &&
+					(await messageCount(broker, queue)) === 0
+				);
+			},
+			`${MESSAGES} finished executions and an empty queue (log ${n8n.logFile})`,
+			60_000,
+		);
+		await n8n.deactivateWorkflow(id);
+
+		const executions = await n8n.executions(id);
+		expect(ranIds(executions, trigger.name)).toEqual([...messageIds].sort());
+		expect(executions.map((e) => e.status)).toEqual(Array(MESSAGES).fill('success'));
+		expect(logLines(SKIPPED).length - skippedBefore).toBe(PREFETCH);
+		const warnings = logLines(OUR_WARNING).slice(warnedBefore);
+		expect(warnings).toHaveLength(PREFETCH);
+		// Each warning names its message (four different ones of this workflow).
+		const named = warnings.map((line) => messageIds.find((messageId) => line.includes(messageId)));
+		expect(new Set(named).size).toBe(PREFETCH);
+		expect(named).not.toContain(undefined);
 	}, 180_000);
 });

@@ -629,8 +629,9 @@ export class BusConsumer {
 	private warnIfUnknownDuplicate(outcome: ExecutionOutcome, event: EsiLeapEvent, attempt: number) {
 		if (outcome.kind !== 'duplicate') return;
 		this.stats.skippedAsDuplicate++;
+		// The ids are in the text: n8n's text log leaves the metadata out.
 		this.options.logger.warn(
-			'n8n skipped a message as a duplicate: an execution with its deduplication key exists from before this activation. If that execution did not succeed (for example it crashed when n8n stopped), this event was not processed; retry that execution from the executions list',
+			`n8n skipped a message as a duplicate (message ${event.message_id}, ${event.event} of lease ${event.lease_uuid}): an execution with its deduplication key exists from before this activation. If that execution did not succeed (for example it crashed when n8n stopped), this event was not processed; retry that execution from the executions list`,
 			{ messageId: event.message_id, event: event.event, leaseUuid: event.lease_uuid, attempt },
 		);
 	}
