@@ -602,10 +602,8 @@ export class BusConsumer {
 	): Promise<boolean> {
 		const earlier = await this.outcomes.earlier(identity);
 		if (!earlier) return false;
-		const decision =
-			earlier.size > 1
-				? decideBatch(earlier.outcome, attempt, this.options.policy, earlier.size)
-				: decide(earlier.outcome, attempt, this.options.policy);
+		// A batch of one is decided as a message on its own (decideBatch), as it was the first time.
+		const decision = decideBatch(earlier.outcome, attempt, this.options.policy, earlier.size);
 		if (decision.action === 'ack' || earlier.settled) {
 			this.stats.redeliveredAcked++;
 			this.ack(state, key, message);

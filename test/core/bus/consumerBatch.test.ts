@@ -203,14 +203,36 @@ describe('BusConsumer in batches', () => {
 		expect(started.stats.redeliveredAcked).toBe(1);
 	});
 
-	it('does not run a gathered batch whose channel died: the broker redelivers its messages', async () => {
+	it('does not run a gathered batch whose channel died: the broker redelivers its messages, and the copy runs', async () => {
 		const started = await startBatches({ maxItems: 10, maxWaitMs: 30 }, succeed);
+		const first = started.channel;
 		started.send('m1');
-		started.channel.die();
+		first.die();
 		await until(() => expect(started.stats.reconnects).toBe(1));
-		await new Promise((resolve) => setTimeout(resolve, 60));
-		expect(started.batches).toEqual([]);
-		expect(started.channel.acks).toEqual([]);
+		// Redelivered while the first copy still gathers: it waits, sees that batch dropped, runs.
+		const second = started.broker.current;
+		const tag = sendOn(second, 'm1');
+		await started.settled();
+		expect(started.batches).toEqual([['m1']]);
+		expect(first.acks).toEqual([]);
+		expect(second.acks).toEqual([tag]);
+		expect(started.logs('error')).toEqual([]);
+		expect(started.stats.redeliveredAcked).toBe(0);
+	});
+
+	it('the copy a failed batch sends to run alone does run, on its own', async () => {
+		let calls = 0;
+		const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
+			++calls === 1 ? { kind: 'failed', error: 'boom' } : { kind: 'succeeded' },
+		);
+		started.send('m1');
+		started.send('m2');
+		await started.settled();
+		const [copy] = started.channel.published;
+		started.channel.deliver(copy.body, copy.properties, FAKE_CAPTURE.amqp.routing_key);
+		await started.settled();
+		expect(started.deliveries).toEqual([{ awaitOutcome: true, attempt: 0 }]);
+		expect(started.stats.redeliveredAcked).toBe(0);
 	});
 
 	it('close while a batch gathers does not run it: its messages stay unacked for the broker to redeliver', async () => {

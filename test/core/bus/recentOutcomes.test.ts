@@ -43,6 +43,26 @@ describe('RecentOutcomes', () => {
 		expect(outcomes.runningCount).toBe(0);
 	});
 
+	it('tracks the newest execution of an identity: an older one ending does not hide it', async () => {
+		const outcomes = new RecentOutcomes(10);
+		const older = deferred<{ outcome: ExecutionOutcome; size: number } | null>();
+		const newer = deferred<{ outcome: ExecutionOutcome; size: number } | null>();
+		outcomes.begin('m', older.promise);
+		outcomes.begin('m', newer.promise);
+		older.resolve(null);
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		expect(outcomes.runningCount).toBe(1);
+		const answer = outcomes.earlier('m');
+		newer.resolve({ outcome: { kind: 'succeeded' }, size: 1 });
+		expect(await answer).toMatchObject({ outcome: { kind: 'succeeded' } });
+	});
+
+	it('settled() for an identity no longer remembered (dropped as the oldest) is a no-op', () => {
+		const outcomes = new RecentOutcomes(1);
+		expect(() => outcomes.settled('forgotten')).not.toThrow();
+		expect(outcomes.knows('forgotten')).toBe(false);
+	});
+
 	it('remembers nothing for an execution that did not run after all', async () => {
 		const outcomes = new RecentOutcomes(10);
 		outcomes.begin('m', Promise.resolve(null));
