@@ -1,6 +1,7 @@
 /**
  * `npm run test:e2e:1x`: the regular-mode ESI Leap scenarios (esi-leap.e2e.test.ts), the request
- * bodies and both packages side by side (cloudSideBySide.e2e.test.ts) against the
+ * bodies, both packages side by side (cloudSideBySide.e2e.test.ts) and the bus redeliveries
+ * (busRedelivery.e2e.test.ts: the trigger's memory, and what 1.x's missing key means) against the
  * pinned n8n 1.x (N8N_1X in n8n-install.ts) on the Node running this script. Installs it into
  * the same cache as the 2.x one the first time, then hands the harness its paths and the
  * environment 1.x needs (E2E_N8N_BIN, E2E_NODE_BIN, E2E_N8N_ENV; see test/e2e/README.md).
@@ -29,6 +30,7 @@ async function main(): Promise<number> {
 						'test/e2e/esi-leap.e2e.test.ts',
 						'test/e2e/n8nRequestBodies.e2e.test.ts',
 						'test/e2e/cloudSideBySide.e2e.test.ts',
+						'test/e2e/busRedelivery.e2e.test.ts',
 					]),
 		],
 		{
