@@ -142,6 +142,17 @@ describe('Message Bus in a real n8n: unacknowledged messages redelivered while t
 		return { id, queue, trigger, messageIds };
 	}
 
+	/** Waits until `count` executions finished, none runs and the workflow's queue is empty. */
+	const settled = (id: string, queue: string, count: number) =>
+		waitUntil(
+			async () =>
+				(await n8n.executions(id, { includeData: false })).length >= count &&
+				(await running(id)) === 0 &&
+				(await messageCount(broker, queue)) === 0,
+			`${count} finished executions and an empty queue (log ${n8n.logFile})`,
+			60_000,
+		);
+
 	/** The message id each execution ran, sorted; each execution had exactly one item. */
 	const ranIds = (executions: Execution[], triggerName: string) =>
 		executions
@@ -164,18 +175,7 @@ describe('Message Bus in a real n8n: unacknowledged messages redelivered while t
 		// RabbitMQ requeues the four unacknowledged messages; the trigger reconnects and gets them
 		// back while their first executions still run. Settled: every message has a finished
 		// execution, none runs and the queue is empty.
-		await waitUntil(
-			async () => {
-				const finished = await n8n.executions(id, { includeData: false });
-				return (
-					finished.length >= MESSAGES &&
-					(await running(id)) === 0 &&
-					(await messageCount(broker, queue)) === 0
-				);
-			},
-			`${MESSAGES} finished executions and an empty queue (log ${n8n.logFile})`,
-			60_000,
-		);
+		await settled(id, queue, MESSAGES);
 		await n8n.deactivateWorkflow(id);
 		expect(logLines(LOST).length - lostBefore).toBe(1);
 		expect(await messageCount(broker, queue)).toBe(0);
@@ -231,18 +231,7 @@ describe('Message Bus in a real n8n: unacknowledged messages redelivered while t
 		// 2.x: one execution per message. 1.x (no key, README "Compatibility"): the four
 		// redelivered messages run a second time.
 		const expected = hasKey ? MESSAGES : MESSAGES + PREFETCH;
-		await waitUntil(
-			async () => {
-				const finished = await n8n.executions(id, { includeData: false });
-				return (
-					finished.length >= expected &&
-					(await running(id)) === 0 &&
-					(await messageCount(broker, queue)) === 0
-				);
-			},
-			`${expected} finished executions and an empty queue (log ${n8n.logFile})`,
-			60_000,
-		);
+		await settled(id, queue, expected);
 		await n8n.deactivateWorkflow(id);
 
 		const executions = await n8n.executions(id);

@@ -3,7 +3,6 @@ import type { EventPredicate } from '../events/filters';
 import { normalizeBusNotification } from '../events/normalize';
 import type { EsiLeapEvent } from '../events/types';
 import {
-	decide,
 	decideBatch,
 	RETRY_HEADER,
 	retriesSoFar,
@@ -537,25 +536,19 @@ export class BusConsumer {
 			this.emit(event, { awaitOutcome: false, attempt }).catch(() => undefined);
 			return;
 		}
-		const identity = deliveryIdentity(event.message_id, attempt, true);
-		// `knows` first, synchronously: a second copy must see this one's begin() below.
-		if (
-			identity &&
-			this.outcomes.knows(identity) &&
-			(await this.settledEarlier(state, key, message, event, identity, attempt))
-		)
-			return;
-		const outcome = this.emit(event, { awaitOutcome: true, attempt });
-		if (identity)
-			this.outcomes.begin(
-				identity,
-				outcome.then((result) => ({ outcome: result, size: 1 })),
-			);
-		const result = await outcome;
-		this.warnIfUnknownDuplicate(result, event, attempt);
-		const decision = decide(result, attempt, this.options.policy);
-		if ((await this.apply(state, key, message, decision)) && identity)
-			this.outcomes.settled(identity);
+		await this.runOnce(
+			state,
+			key,
+			message,
+			deliveryIdentity(event.message_id, attempt, true),
+			attempt,
+			async () => {
+				const outcome = await this.emit(event, { awaitOutcome: true, attempt });
+				this.warnIfUnknownDuplicate(outcome, event, attempt);
+				return { outcome, size: 1 };
+			},
+			event,
+		);
 	}
 
 	private async processInBatch(
@@ -569,19 +562,45 @@ export class BusConsumer {
 			void this.gather(state, key, event);
 			return;
 		}
-		const identity = deliveryIdentity(event.message_id, 0, false);
+		// Remembered from the gathering on, not just the run: a second copy waits for this batch.
+		await this.runOnce(
+			state,
+			key,
+			message,
+			deliveryIdentity(event.message_id, 0, false),
+			0,
+			() => this.gather(state, key, event),
+			event,
+		);
+	}
+
+	/**
+	 * Runs a copy (`run`: alone, or in the batch being gathered; null when it was not run) and
+	 * settles it on the outcome, unless this activation already ran its message: then it is
+	 * settled on that run's outcome instead (settledEarlier). The memory check and `run` happen
+	 * in the same synchronous step, so a second copy arriving meanwhile finds this one.
+	 */
+	private async runOnce(
+		state: ChannelState,
+		key: InFlightKey,
+		message: BrokerMessage,
+		identity: string | undefined,
+		attempt: number,
+		run: () => Promise<{ outcome: ExecutionOutcome; size: number } | null>,
+		event: EsiLeapEvent,
+	): Promise<void> {
 		if (
 			identity &&
 			this.outcomes.knows(identity) &&
-			(await this.settledEarlier(state, key, message, event, identity, 0))
+			(await this.settledEarlier(state, key, message, event, identity, attempt))
 		)
 			return;
-		const gathered = this.gather(state, key, event);
-		// From the gathering on, not just the run: a second copy waits for this batch's outcome.
-		if (identity) this.outcomes.begin(identity, gathered);
-		const result = await gathered;
+		const running = run();
+		if (identity) this.outcomes.begin(identity, running);
+		const result = await running;
 		if (result === null) return;
-		const decision = decideBatch(result.outcome, 0, this.options.policy, result.size);
+		// A batch of one is decided as a message on its own.
+		const decision = decideBatch(result.outcome, attempt, this.options.policy, result.size);
 		if ((await this.apply(state, key, message, decision)) && identity)
 			this.outcomes.settled(identity);
 	}

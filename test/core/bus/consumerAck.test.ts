@@ -45,6 +45,17 @@ function onlyCopy(channel: FakeChannel, queue: string, body = capture.body): Mes
 	return channel.published[0].properties;
 }
 
+/** Executions that run until the test settles them: `running[n]` is the n-th one started. */
+function heldExecutions() {
+	const running: Array<ReturnType<typeof deferred<ExecutionOutcome>>> = [];
+	const deliver: Deliver = () => {
+		const execution = deferred<ExecutionOutcome>();
+		running.push(execution);
+		return execution.promise;
+	};
+	return { running, deliver };
+}
+
 const outcome =
 	(result: ExecutionOutcome): Deliver =>
 	async () =>
@@ -379,12 +390,8 @@ describe('BusConsumer ack path', () => {
 	});
 
 	it('acks only on the channel that delivered: an outcome after that channel died is dropped, and the next channel acks only its own', async () => {
-		const running: Array<ReturnType<typeof deferred<ExecutionOutcome>>> = [];
-		const started = await start(() => {
-			const execution = deferred<ExecutionOutcome>();
-			running.push(execution);
-			return execution.promise;
-		});
+		const { running, deliver } = heldExecutions();
+		const started = await start(deliver);
 		const first = started.channel;
 		started.send();
 		await until(() => expect(running).toHaveLength(1));
@@ -428,12 +435,8 @@ describe('BusConsumer ack path', () => {
 	describe("a copy RabbitMQ redelivers after the first copy's channel died", () => {
 		/** One execution per call, finished by the test; the message is delivered on channel 1. */
 		async function firstCopyRunning(headers: Record<string, unknown> = {}) {
-			const running: Array<ReturnType<typeof deferred<ExecutionOutcome>>> = [];
-			const started = await start(() => {
-				const execution = deferred<ExecutionOutcome>();
-				running.push(execution);
-				return execution.promise;
-			});
+			const { running, deliver } = heldExecutions();
+			const started = await start(deliver);
 			const first = started.channel;
 			started.send(headers);
 			await until(() => expect(running).toHaveLength(1));

@@ -57,6 +57,18 @@ async function startBatches(
 
 const succeed = async (): Promise<ExecutionOutcome> => ({ kind: 'succeeded' });
 
+/** m1 and m2 ran as one batch that failed (each then sent to run alone); later batches succeed. */
+async function afterFailedBatch() {
+	let calls = 0;
+	const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
+		++calls === 1 ? { kind: 'failed', error: 'boom' } : { kind: 'succeeded' },
+	);
+	started.send('m1');
+	started.send('m2');
+	await started.settled();
+	return started;
+}
+
 describe('BusConsumer in batches', () => {
 	it('runs up to maxItems messages as one execution in delivery order and acks each after it succeeded', async () => {
 		const started = await startBatches({ maxItems: 3, maxWaitMs: 60_000 }, succeed);
@@ -151,13 +163,7 @@ describe('BusConsumer in batches', () => {
 	});
 
 	it('after a failed batch its copies run alone; a stale redelivery of an original (its ack lost) is acked unrun', async () => {
-		let calls = 0;
-		const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
-			++calls === 1 ? { kind: 'failed', error: 'boom' } : { kind: 'succeeded' },
-		);
-		started.send('m1');
-		started.send('m2');
-		await started.settled();
+		const started = await afterFailedBatch();
 		expect(started.stats.unbatched).toBe(2);
 		const stale = started.send('m1');
 		await started.settled();
@@ -221,13 +227,7 @@ describe('BusConsumer in batches', () => {
 	});
 
 	it('the copy a failed batch sends to run alone does run, on its own', async () => {
-		let calls = 0;
-		const started = await startBatches({ maxItems: 2, maxWaitMs: 30 }, async () =>
-			++calls === 1 ? { kind: 'failed', error: 'boom' } : { kind: 'succeeded' },
-		);
-		started.send('m1');
-		started.send('m2');
-		await started.settled();
+		const started = await afterFailedBatch();
 		const [copy] = started.channel.published;
 		started.channel.deliver(copy.body, copy.properties, FAKE_CAPTURE.amqp.routing_key);
 		await started.settled();
