@@ -141,17 +141,19 @@ function historySection(outcome: Outcome): string[] {
 	const { idle, backlog, details, batchSize } = outcome.result;
 	const batches = (outcome.result.batches ?? []) as Array<typeof backlog>;
 	return [
-		`Emulator in its own process; the trigger through the real ESI Leap API credential (Keystone login, token reuse).`,
+		`Emulator in its own process; the trigger through the real ESI Leap API credential (Keystone login, token reuse). Each drain runs in a fresh process of its own (on the same emulator), quiet for ${fmt(outcome.result.quietSeconds ?? 0)} s before its baseline (RSS after a forced GC), as a long-running n8n is when a backlog appears. At the highest RSS sample the growth is split into V8's old space (survivors of two young collections, freed only by a major GC), its new space (young generation) and array buffers (network chunks).`,
 		'',
 		'| measure | value |',
 		'| --- | --- |',
 		`| HTTP requests per idle poll (over ${idle.polls} polls) | ${fmt(idle.requestsPerIdlePoll, 2)} |`,
 		`| drain ${backlog.events.toLocaleString('en-US')}-event backlog (one execution per event) | ${fmt(backlog.seconds, 1)} s, ${fmt(backlog.eventsPerSecond)} events/s |`,
-		`| RSS during the drain | ${fmt(backlog.rssBeforeMiB, 1)} MiB before, peak +${fmt(backlog.peakRssGrowthMiB, 1)} MiB, ${fmt(backlog.rssAfterMiB, 1)} MiB after |`,
+		`| RSS during the drain${runsNote(backlog)} | ${fmt(backlog.rssBeforeMiB, 1)} MiB before, peak +${fmt(backlog.peakRssGrowthMiB, 1)} MiB, ${fmt(backlog.rssAfterMiB, 1)} MiB after${peakRuns(backlog)} |`,
+		`| at the RSS peak (${backlog.polls} polls; major GCs in the drain: ${backlog.majorGcs}) | ${peakParts(backlog)} |`,
 		`| heap after GC, before → after the drain | ${fmt(backlog.heapBeforeMiB, 1)} → ${fmt(backlog.heapAfterGcMiB, 1)} MiB |`,
 		...batches.flatMap((drain) => [
 			`| drain ${drain.events.toLocaleString('en-US')}-event backlog in batches of ${batchSize} (${drain.executions.toLocaleString('en-US')} executions) | ${fmt(drain.seconds, 1)} s, ${fmt(drain.eventsPerSecond)} events/s |`,
-			`| RSS during that drain | ${fmt(drain.rssBeforeMiB, 1)} MiB before, peak +${fmt(drain.peakRssGrowthMiB, 1)} MiB, ${fmt(drain.rssAfterMiB, 1)} MiB after; heap after GC ${fmt(drain.heapBeforeMiB, 1)} → ${fmt(drain.heapAfterGcMiB, 1)} MiB |`,
+			`| RSS during that drain${runsNote(drain)} | ${fmt(drain.rssBeforeMiB, 1)} MiB before, peak +${fmt(drain.peakRssGrowthMiB, 1)} MiB, ${fmt(drain.rssAfterMiB, 1)} MiB after${peakRuns(drain)}; heap after GC ${fmt(drain.heapBeforeMiB, 1)} → ${fmt(drain.heapAfterGcMiB, 1)} MiB |`,
+			`| at the RSS peak (${drain.polls} polls; major GCs in the drain: ${drain.majorGcs}) | ${peakParts(drain)} |`,
 		]),
 		`| events/s with lease details (${details.events} events, ${details.leaseLookups} lease lookups) | ${fmt(details.eventsPerSecond)} |`,
 		'',
@@ -164,6 +166,29 @@ function historySection(outcome: Outcome): string[] {
 				`| < 64 MiB RSS growth draining ${drain.events.toLocaleString('en-US')} events in batches | peak +${fmt(drain.peakRssGrowthMiB, 1)} MiB (retained heap ${fmt(drain.heapAfterGcMiB - drain.heapBeforeMiB, 1)} MiB) | ${verdict(drain.peakRssGrowthMiB < 64)} |`,
 		),
 	];
+}
+
+/** A drain run several times is reported by its highest peak: that run's figures, every peak. */
+function runsNote(drain: { peakRssGrowthRunsMiB?: number[] }): string {
+	const runs = drain.peakRssGrowthRunsMiB?.length ?? 1;
+	return runs > 1 ? ` (the highest peak of ${runs} runs)` : '';
+}
+
+function peakRuns(drain: { peakRssGrowthRunsMiB?: number[] }): string {
+	const runs = drain.peakRssGrowthRunsMiB ?? [];
+	return runs.length > 1
+		? ` (peaks of the runs: ${runs.map((peak) => `+${fmt(peak, 1)}`).join(', ')} MiB)`
+		: '';
+}
+
+/** A drain's peak split as bench/history.ts measures it (older results lack the split). */
+function peakParts(drain: {
+	peakOldSpaceGrowthMiB?: number;
+	peakNewSpaceGrowthMiB?: number;
+	peakArrayBuffersGrowthMiB?: number;
+}): string {
+	if (drain.peakOldSpaceGrowthMiB === undefined) return 'n/a';
+	return `old space +${fmt(drain.peakOldSpaceGrowthMiB, 1)} MiB, new space +${fmt(drain.peakNewSpaceGrowthMiB ?? NaN, 1)} MiB, array buffers +${fmt(drain.peakArrayBuffersGrowthMiB ?? NaN, 1)} MiB`;
 }
 
 function watchSection(outcome: Outcome): string[] {

@@ -57,9 +57,16 @@ export async function startEmulatorProcess(): Promise<Emulator> {
 		});
 		child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
 	});
-	const leaseUrl = `http://127.0.0.1:${esiPort}`;
 	return {
-		keystoneUrl: `http://127.0.0.1:${keystonePort}/v3`,
+		...connectEmulator(`http://127.0.0.1:${keystonePort}/v3`, `http://127.0.0.1:${esiPort}`),
+		stop: () => child.kill('SIGTERM'),
+	};
+}
+
+/** An emulator another process started (its URLs), controlled over HTTP; `stop` leaves it running. */
+export function connectEmulator(keystoneUrl: string, leaseUrl: string): Emulator {
+	return {
+		keystoneUrl,
 		leaseUrl,
 		async control(action, body = {}) {
 			const response = await fetch(`${leaseUrl}/_emulator/${action}`, {
@@ -70,7 +77,7 @@ export async function startEmulatorProcess(): Promise<Emulator> {
 			if (!response.ok) throw new Error(`emulator ${action}: HTTP ${response.status}`);
 			return (await response.json()) as IDataObject;
 		},
-		stop: () => child.kill('SIGTERM'),
+		stop: () => undefined,
 	};
 }
 
