@@ -177,11 +177,15 @@ export interface EsiLeapClient {
 	listEvents(filters?: EventListFilters): Promise<EsiEventRow[]>;
 	/**
 	 * The same request, read as a stream: `visit` sees every row in ESI's order and keeps what
-	 * it needs, so memory stays bounded however large the answer (ESI has no paging).
+	 * it needs, so memory stays bounded however large the answer (ESI has no paging). `wants`
+	 * is a hint asked with each row's id before the row is parsed: a row it refuses is neither
+	 * parsed nor visited (it still counts, and its id for newestId), so a poll over a backlog
+	 * parses only the rows it can use. A row whose id cannot be read early is visited anyway.
 	 */
 	scanEvents(
 		filters: EventListFilters,
 		visit: (row: ScannedEventRow) => void,
+		wants?: (id: number) => boolean,
 	): Promise<EventScanSummary>;
 
 	createConsoleToken(input: ConsoleTokenCreateInput): Promise<ConsoleToken>;
@@ -426,21 +430,31 @@ export function createEsiLeapClient(
 			return [...events].sort((a, b) => a.id - b.id);
 		},
 
-		scanEvents: async (filters, visit) => {
+		scanEvents: async (filters, visit, wants) => {
 			const path = '/v1/events';
 			const response = await send('GET', path, {
 				query: eventQuery(filters),
 				responseType: 'stream',
 			});
 			let newestId: number | undefined;
+			const seen = (id: number) => {
+				if (newestId === undefined || id > newestId) newestId = id;
+			};
 			const onRow = (value: unknown, position: number) => {
 				const row = scannedEventRow(value, position);
-				if (newestId === undefined || row.id > newestId) newestId = row.id;
+				seen(row.id);
 				visit(row);
+			};
+			const peek = wants && {
+				key: 'id',
+				skip: (id: number) => {
+					seen(id);
+					return !wants(id);
+				},
 			};
 			let count: number;
 			if (isByteStream(response.body)) {
-				count = await forEachJsonArrayElement(response.body, 'events', onRow).catch(
+				count = await forEachJsonArrayElement(response.body, 'events', onRow, peek).catch(
 					(cause: unknown) => {
 						throw streamError(cause, 'GET', path);
 					},

@@ -4,6 +4,11 @@
  * `GET /v1/events` has no paging, spec §2.2). Each element is parsed with JSON.parse on its own;
  * everything outside the array (the "skeleton", a few bytes for ESI) is parsed at the end, so
  * the document as a whole is checked as strictly as JSON.parse would.
+ *
+ * With an ElementPeek, one whole-number member of each element object is read as the element
+ * streams by, and the reader may skip the element's JSON.parse: a poll over a backlog wants a
+ * thousand rows of an answer of any size, and parsing the rest was most of its time and garbage.
+ * A skipped element is checked for structure only (brackets, strings), not parsed.
  */
 
 export class MalformedJsonError extends Error {
@@ -19,6 +24,21 @@ export class MalformedJsonError extends Error {
 		this.reason = reason;
 	}
 }
+
+/**
+ * Reads the member `key` of each element object at the element's own level (`{"id": 12, ...}`,
+ * not a nested one), as JSON.parse would see it: the last one when it repeats. `skip` gets its
+ * value; true: the element is not parsed (onElement is not called for it, its position counts).
+ * An element without such a member, with a value that is not a plain whole number, or with an
+ * escaped key at its own level (which could spell `key`) is always parsed.
+ */
+export interface ElementPeek {
+	key: string;
+	skip(value: number, position: number): boolean;
+}
+
+/** A JSON whole number as written: optional minus, no leading zeros, no fraction or exponent. */
+const PLAIN_INTEGER = /^-?(0|[1-9]\d*)$/;
 
 /** Text outside the array is kept to check it; a document that is mostly outside it is refused. */
 const MAX_SKELETON_CHARS = 1 << 20;
@@ -46,7 +66,8 @@ export class JsonArraySplitter {
 	private escaped = false;
 	/** At the top level of the document object, the next string is a key. */
 	private expectKey = false;
-	private capturingKey = false;
+	/** Whose key the string being read is: the document's, or an element's own member's. */
+	private capturingKey: 'document' | 'member' | null = null;
 	private keyText = '';
 	private lastKey: string | undefined;
 	/** Inside the wanted array, at its own level or deeper. */
@@ -61,10 +82,19 @@ export class JsonArraySplitter {
 	private pending = '';
 	private skeleton = '';
 	private position = 0;
+	/** The current element's own level (ElementPeek): a key may follow; its last key; the value. */
+	private memberKeyExpected = false;
+	private lastMemberKey: string | undefined;
+	/** The peeked member's value text while it is read, else null. */
+	private peekText: string | null = null;
+	private peeked: number | undefined;
+	/** Something at the element's own level the peek cannot vouch for: parse the element. */
+	private peekBlocked = false;
 
 	constructor(
 		private readonly key: string,
 		private readonly onElement: (value: unknown, position: number) => void,
+		private readonly peek?: ElementPeek,
 	) {}
 
 	write(text: string): void {
@@ -96,11 +126,11 @@ export class JsonArraySplitter {
 					index = length;
 					continue;
 				}
-				if (this.capturingKey) {
-					this.keyText += text.slice(index, quote);
-					this.capturingKey = false;
-					this.lastKey = this.decodeKey(this.keyText);
-				}
+				if (this.capturingKey === 'document')
+					this.lastKey = this.decodeKey(this.keyText + text.slice(index, quote));
+				if (this.capturingKey === 'member')
+					this.memberKeyRead(this.keyText + text.slice(index, quote));
+				this.capturingKey = null;
 				this.inString = false;
 				index = quote + 1;
 				continue;
@@ -142,18 +172,23 @@ export class JsonArraySplitter {
 					this.elementInProgress = true;
 					this.elementExpected = false;
 					elementStart = index;
+					this.startPeek();
 				}
 			}
 
+			if (this.peek && this.atElementLevel()) this.peekAt(code);
 			if (code === QUOTE) {
 				this.inString = true;
 				if (this.open.length === 1 && this.expectKey && !this.inArray) {
-					this.capturingKey = true;
+					this.capturingKey = 'document';
 					this.keyText = '';
 				}
 			} else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
 				const atTop = this.open.length === 1 && this.open[0] === OPEN_BRACE;
 				this.open.push(code);
+				// An element object opens: its first key may follow.
+				if (this.inArray && code === OPEN_BRACE && this.open.length === this.arrayDepth + 1)
+					this.memberKeyExpected = true;
 				if (code === OPEN_BRACE && this.open.length === 1) this.expectKey = true;
 				if (atTop && code === OPEN_BRACKET && !this.expectKey && this.lastKey === this.key) {
 					if (this.arraySeen) throw new MalformedJsonError(`"${this.key}" appears twice`);
@@ -199,12 +234,72 @@ export class JsonArraySplitter {
 	}
 
 	private finishElement(text: string, start: number, endExclusive: number): void {
-		const elementText = this.pending + text.slice(start, endExclusive);
+		const skipped =
+			this.peek !== undefined &&
+			!this.peekBlocked &&
+			this.peeked !== undefined &&
+			this.peek.skip(this.peeked, this.position);
+		const elementText = skipped ? '' : this.pending + text.slice(start, endExclusive);
 		this.pending = '';
 		this.elementInProgress = false;
 		this.afterComma = false;
+		if (skipped) {
+			this.position++;
+			return;
+		}
 		const value = parseJson(elementText, `${this.key}[${this.position}]`);
 		this.onElement(value, this.position++);
+	}
+
+	private startPeek(): void {
+		this.memberKeyExpected = false;
+		this.lastMemberKey = undefined;
+		this.peekText = null;
+		this.peeked = undefined;
+		this.peekBlocked = false;
+	}
+
+	/** Directly inside the current element, which is an object. */
+	private atElementLevel(): boolean {
+		return (
+			this.inArray &&
+			this.open.length === this.arrayDepth + 1 &&
+			this.open[this.arrayDepth] === OPEN_BRACE
+		);
+	}
+
+	/** One character (outside strings) at the element object's own level, before it is handled. */
+	private peekAt(code: number): void {
+		if (code === QUOTE) {
+			if (this.memberKeyExpected) {
+				this.capturingKey = 'member';
+				this.keyText = '';
+				this.memberKeyExpected = false;
+			} else if (this.peekText !== null) this.peekBlocked = true; // a string value
+		} else if (code === COLON) {
+			if (this.lastMemberKey === this.peek!.key) this.peekText = '';
+		} else if (code === COMMA || code === CLOSE_BRACE) {
+			this.finishPeekValue();
+			this.memberKeyExpected = code === COMMA;
+		} else if (this.peekText !== null) {
+			if (code === OPEN_BRACE || code === OPEN_BRACKET) this.peekBlocked = true;
+			else this.peekText += String.fromCharCode(code);
+		}
+	}
+
+	private memberKeyRead(raw: string): void {
+		// An escape could spell the peeked key: leave the element to JSON.parse.
+		if (raw.includes('\\')) this.peekBlocked = true;
+		this.lastMemberKey = raw;
+	}
+
+	private finishPeekValue(): void {
+		if (this.peekText === null) return;
+		const text = this.peekText.trim();
+		const value = Number(text);
+		if (PLAIN_INTEGER.test(text) && Number.isSafeInteger(value)) this.peeked = value;
+		else this.peekBlocked = true;
+		this.peekText = null;
 	}
 
 	private appendSkeleton(text: string): void {
@@ -241,12 +336,23 @@ export async function forEachJsonArrayElement(
 	chunks: AsyncIterable<Uint8Array>,
 	key: string,
 	onElement: (value: unknown, position: number) => void,
+	peek?: ElementPeek,
 ): Promise<number> {
 	let count = 0;
-	const splitter = new JsonArraySplitter(key, (value, position) => {
-		count = position + 1;
-		onElement(value, position);
-	});
+	const splitter = new JsonArraySplitter(
+		key,
+		(value, position) => {
+			count = position + 1;
+			onElement(value, position);
+		},
+		peek && {
+			key: peek.key,
+			skip: (value, position) => {
+				count = position + 1;
+				return peek.skip(value, position);
+			},
+		},
+	);
 	const decoder = new TextDecoder('utf-8', { fatal: true });
 	const decode = (chunk: Uint8Array | undefined, stream: boolean) => {
 		let reason: string;

@@ -115,6 +115,16 @@ export class CursorIntake<E extends HasEventId> {
 		}
 	}
 
+	/**
+	 * Whether `offer` would keep a row with this id now: false means it would be dropped at once,
+	 * so a scan need not even parse it (client scanEvents `wants`).
+	 */
+	wants(id: number): boolean {
+		if (id > this.state.cursor)
+			return !this.freshIds.has(id) && this.fresh.wouldKeep((worst) => id < worst.id);
+		return isInGaps(this.state.gaps, id);
+	}
+
 	rows(): E[] {
 		return [...this.lateArrivals.values(), ...this.fresh.sorted()];
 	}

@@ -34,6 +34,15 @@ export class KeepBest<T> {
 		return evicted;
 	}
 
+	/**
+	 * Whether `offer` would keep an item now, asked without the item: `beats(worst)` says whether
+	 * it ranks before the worst item kept (called only when there is no room left).
+	 */
+	wouldKeep(beats: (worst: T) => boolean): boolean {
+		if (this.heap.length < this.capacity) return true;
+		return this.heap.length > 0 && beats(this.heap[0]);
+	}
+
 	/** The kept items, best first. */
 	sorted(): T[] {
 		return [...this.heap].sort((a, b) => (this.better(a, b) ? -1 : this.better(b, a) ? 1 : 0));

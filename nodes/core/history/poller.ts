@@ -11,7 +11,8 @@
  *
  * ESI's `GET /v1/events` has no paging: every poll streams the whole answer above the requested
  * id through `scanEvents` and keeps only what it uses (CursorIntake), so a backlog of any size
- * costs memory in proportion to `maxEventsPerPoll`, not to the backlog.
+ * costs memory in proportion to `maxEventsPerPoll`, not to the backlog; rows the intake cannot
+ * use are not even parsed (CursorIntake.wants).
  */
 import {
 	checkEventRow,
@@ -203,7 +204,12 @@ export class HistoryPoller {
 		let cursor = 0;
 		if (start.kind === 'afterEventId') cursor = start.eventId;
 		if (start.kind === 'now') {
-			const scan = await this.options.client.scanEvents(this.query, () => undefined);
+			// Only the newest id is needed: no row is parsed.
+			const scan = await this.options.client.scanEvents(
+				this.query,
+				() => undefined,
+				() => false,
+			);
 			cursor = scan.newestId ?? 0;
 		}
 		const state = createCursorState(cursor);
@@ -278,9 +284,13 @@ export class HistoryPoller {
 	 */
 	async findNewestMatching(): Promise<{ event?: EsiLeapEvent; searched: number }> {
 		const candidates = new KeepBest<ScannedEventRow>(MANUAL_CANDIDATES, (a, b) => a.id > b.id);
-		const { count } = await this.options.client.scanEvents(this.query, (row) => {
-			if (this.wantedRow(row.value)) candidates.offer(row);
-		});
+		const { count } = await this.options.client.scanEvents(
+			this.query,
+			(row) => {
+				if (this.wantedRow(row.value)) candidates.offer(row);
+			},
+			(id) => candidates.wouldKeep((worst) => id > worst.id),
+		);
 		let leaseLookups = 0;
 		for (const candidate of candidates.sorted()) {
 			const row = checkEventRow(candidate);
@@ -299,6 +309,7 @@ export class HistoryPoller {
 		const { count } = await this.options.client.scanEvents(
 			{ ...this.query, ...(lastEventId > 0 ? { lastEventId } : {}) },
 			(row) => intake.offer(row),
+			(id) => intake.wants(id),
 		);
 		const kept = intake.rows();
 		return {

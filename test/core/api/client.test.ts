@@ -518,6 +518,28 @@ describe('scanEvents', () => {
 		expect(seen.map(checkEventRow).sort((a, b) => a.id - b.id)).toEqual(listed);
 	});
 
+	it('with `wants`, visits only the rows it admits, yet counts every row and sees every id', async () => {
+		const rows = Array.from({ length: 3000 }, (_, index) => ({
+			id: 3000 - index,
+			event_type: 'esi_leap.lease.fulfill.end',
+			nested: { id: 1 },
+		}));
+		const { client } = streamingClient(200, JSON.stringify({ events: rows }));
+		const asked: number[] = [];
+		const seen: number[] = [];
+		const summary = await client.scanEvents(
+			{},
+			(row) => seen.push(row.id),
+			(id) => {
+				asked.push(id);
+				return id <= 10;
+			},
+		);
+		expect(asked).toEqual(rows.map((row) => row.id));
+		expect(seen).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+		expect(summary).toEqual({ count: 3000, newestId: 3000 });
+	});
+
 	it('reads a parsed body the same way when the transport cannot stream', async () => {
 		const { client } = clientFor({ 'GET /v1/events': { status: 200, body: JSON.parse(captured) } });
 		const ids: number[] = [];

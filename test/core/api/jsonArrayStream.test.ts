@@ -166,3 +166,113 @@ describe('JsonArraySplitter', () => {
 		splitter.end();
 	});
 });
+
+describe('JsonArraySplitter with an ElementPeek', () => {
+	/** Each element, with what the peek must make of it: the id it reads, or unreadable. */
+	const CASES: Array<{ text: string; peeked?: number }> = [
+		{ text: '{"id": 1, "event_type": "a"}', peeked: 1 },
+		{ text: '{"event_type": "b", "id": 2}', peeked: 2 },
+		{ text: '{"nested": {"id": 99}, "list": [{"id": 98}], "id": 3}', peeked: 3 },
+		{
+			text: '{"id": 16, "nested": {"a": 1, "id": 96}, "list": [1, {"b": 2, "id": 95}]}',
+			peeked: 16,
+		},
+		{ text: '{"text": "\\"id\\": 97, {[", "id": 4}', peeked: 4 },
+		{ text: '{"id": 5, "id": 6}', peeked: 6 },
+		{ text: '{ "id" :\n\t13 }', peeked: 13 },
+		{ text: '{"id": -10}', peeked: -10 },
+		{ text: '{"id": 0}', peeked: 0 },
+		{ text: '{"i\\u0064": 7}' },
+		{ text: '{"id": 8.0}' },
+		{ text: '{"id": 1e3}' },
+		{ text: '{"id": "9"}' },
+		{ text: '{"id": [11]}' },
+		{ text: '{"id": {"v": 12}}' },
+		{ text: '{"id": 9007199254740993}' },
+		{ text: '{"id": true}' },
+		{ text: '{"x": 1}' },
+		{ text: '{}' },
+		{ text: '14' },
+		{ text: '[{"id": 15}]' },
+		{ text: '"id"' },
+	];
+	const document = `{"events": [${CASES.map((entry) => entry.text).join(', ')}], "other": {"id": 1}}`;
+
+	function run(chunks: string[], skip: (id: number) => boolean) {
+		const parsed: Array<{ value: unknown; position: number }> = [];
+		const peeked: Array<{ id: number; position: number }> = [];
+		const splitter = new JsonArraySplitter(
+			'events',
+			(value, position) => parsed.push({ value, position }),
+			{
+				key: 'id',
+				skip: (id, position) => {
+					peeked.push({ id, position });
+					return skip(id);
+				},
+			},
+		);
+		for (const part of chunks) splitter.write(part);
+		splitter.end();
+		return { parsed, peeked };
+	}
+
+	const expectedPeeks = CASES.flatMap((entry, position) =>
+		entry.peeked === undefined ? [] : [{ id: entry.peeked, position }],
+	);
+
+	it("reads the element's own whole-number id, as JSON.parse would, and parses only what it does not skip", () => {
+		const { parsed, peeked } = run([document], () => true);
+		expect(peeked).toEqual(expectedPeeks);
+		// Every element it could not read is parsed, whatever `skip` would have said.
+		expect(parsed).toEqual(
+			CASES.flatMap((entry, position) =>
+				entry.peeked === undefined ? [{ value: JSON.parse(entry.text), position }] : [],
+			),
+		);
+		const none = run([document], () => false);
+		expect(none.parsed.map((entry) => entry.value)).toEqual(
+			CASES.map((entry) => JSON.parse(entry.text)),
+		);
+	});
+
+	it('reads the same wherever the chunks break (random cases)', () => {
+		const next = seededRandom(77);
+		for (let round = 0; round < 200; round++) {
+			const chunks: string[] = [];
+			for (let offset = 0; offset < document.length; ) {
+				const size = 1 + Math.floor(next() * 12);
+				chunks.push(document.slice(offset, offset + size));
+				offset += size;
+			}
+			const { parsed, peeked } = run(chunks, (id) => id % 2 === 0);
+			expect(peeked).toEqual(expectedPeeks);
+			expect(parsed.map((entry) => entry.position)).toEqual(
+				CASES.flatMap((entry, position) =>
+					entry.peeked !== undefined && entry.peeked % 2 === 0 ? [] : [position],
+				),
+			);
+		}
+	});
+
+	it('checks a skipped element for structure only: bad brackets fail, a bad literal goes unnoticed', async () => {
+		const peek = { key: 'id', skip: () => true };
+		const skippedLiteral = new JsonArraySplitter('events', () => undefined, peek);
+		skippedLiteral.write('{"events": [{"id": 1, "ok": tru}]}');
+		expect(() => skippedLiteral.end()).not.toThrow();
+		const unskipped = new JsonArraySplitter('events', () => undefined);
+		expect(() => unskipped.write('{"events": [{"id": 1, "ok": tru}]}')).toThrow(MalformedJsonError);
+		const brackets = new JsonArraySplitter('events', () => undefined, peek);
+		expect(() => brackets.write('{"events": [{"id": 1, "x": [}]}')).toThrow(MalformedJsonError);
+	});
+
+	it('counts skipped elements in forEachJsonArrayElement', async () => {
+		const count = await forEachJsonArrayElement(
+			stream([encode(document)]),
+			'events',
+			() => undefined,
+			{ key: 'id', skip: () => true },
+		);
+		expect(count).toBe(CASES.length);
+	});
+});

@@ -320,6 +320,17 @@ describe('CursorIntake', () => {
 		expect(ids(intake.rows())).toEqual([5, 6, 21]);
 	});
 
+	it('wants a row only when offer() would keep it', () => {
+		const state: CursorState = { version: 1, cursor: 20, gaps: [{ from: 5, to: 7, seenAt: 0 }] };
+		const intake = new CursorIntake(state, { ...DEFAULT_CURSOR_LIMITS, maxEventsPerPoll: 1 });
+		expect([4, 5, 7, 8, 20, 21, 30].filter((id) => intake.wants(id))).toEqual([5, 7, 21, 30]);
+		intake.offer({ id: 30 });
+		intake.offer({ id: 25 });
+		// Full (one more than a poll takes): only a gap, or a new id below the largest kept (30),
+		// gets in; kept ids do not come in twice.
+		expect([5, 24, 25, 26, 30, 31].filter((id) => intake.wants(id))).toEqual([5, 24, 26]);
+	});
+
 	it('gives a repeated id one place only', () => {
 		const limits = { ...DEFAULT_CURSOR_LIMITS, maxEventsPerPoll: 2 };
 		const intake = intakeOf(createCursorState(0), events(1, 1, 1, 2, 3, 3, 4), limits);
@@ -357,6 +368,11 @@ describe('CursorIntake', () => {
 			}
 			const now = 1500;
 			const intake = intakeOf(state, answer, limits);
+			// A scan that offers only the rows `wants` admits (the others are not even parsed)
+			// ends with the same rows.
+			const picky = new CursorIntake(state, limits);
+			for (const row of answer) if (picky.wants(row.id)) picky.offer(row);
+			expect(picky.rows()).toEqual(intake.rows());
 			expect(intake.kept).toBeLessThanOrEqual(
 				limits.maxEventsPerPoll + 1 + gaps.reduce((sum, gap) => sum + gap.to - gap.from + 1, 0),
 			);
