@@ -146,12 +146,12 @@ function historySection(outcome: Outcome): string[] {
 		'| measure | value |',
 		'| --- | --- |',
 		`| HTTP requests per idle poll (over ${idle.polls} polls) | ${fmt(idle.requestsPerIdlePoll, 2)} |`,
-		`| drain ${backlog.events.toLocaleString('en-US')}-event backlog (one execution per event) | ${fmt(backlog.seconds, 1)} s, ${fmt(backlog.eventsPerSecond)} events/s |`,
+		`| drain ${backlog.events.toLocaleString('en-US')}-event backlog (one execution per event) | ${fmt(backlog.seconds, 1)} s, ${fmt(backlog.eventsPerSecond)} events/s${cpuNote(backlog)} |`,
 		`| RSS during the drain${runsNote(backlog)} | ${fmt(backlog.rssBeforeMiB, 1)} MiB before, peak +${fmt(backlog.peakRssGrowthMiB, 1)} MiB, ${fmt(backlog.rssAfterMiB, 1)} MiB after${peakRuns(backlog)} |`,
 		`| at the RSS peak (${backlog.polls} polls; major GCs in the drain: ${backlog.majorGcs}) | ${peakParts(backlog)} |`,
 		`| heap after GC, before → after the drain | ${fmt(backlog.heapBeforeMiB, 1)} → ${fmt(backlog.heapAfterGcMiB, 1)} MiB |`,
 		...batches.flatMap((drain) => [
-			`| drain ${drain.events.toLocaleString('en-US')}-event backlog in batches of ${batchSize} (${drain.executions.toLocaleString('en-US')} executions) | ${fmt(drain.seconds, 1)} s, ${fmt(drain.eventsPerSecond)} events/s |`,
+			`| drain ${drain.events.toLocaleString('en-US')}-event backlog in batches of ${batchSize} (${drain.executions.toLocaleString('en-US')} executions) | ${fmt(drain.seconds, 1)} s, ${fmt(drain.eventsPerSecond)} events/s${cpuNote(drain)} |`,
 			`| RSS during that drain${runsNote(drain)} | ${fmt(drain.rssBeforeMiB, 1)} MiB before, peak +${fmt(drain.peakRssGrowthMiB, 1)} MiB, ${fmt(drain.rssAfterMiB, 1)} MiB after${peakRuns(drain)}; heap after GC ${fmt(drain.heapBeforeMiB, 1)} → ${fmt(drain.heapAfterGcMiB, 1)} MiB |`,
 			`| at the RSS peak (${drain.polls} polls; major GCs in the drain: ${drain.majorGcs}) | ${peakParts(drain)} |`,
 		]),
@@ -166,6 +166,13 @@ function historySection(outcome: Outcome): string[] {
 				`| < 64 MiB RSS growth draining ${drain.events.toLocaleString('en-US')} events in batches | peak +${fmt(drain.peakRssGrowthMiB, 1)} MiB (retained heap ${fmt(drain.heapAfterGcMiB - drain.heapBeforeMiB, 1)} MiB) | ${verdict(drain.peakRssGrowthMiB < 64)} |`,
 		),
 	];
+}
+
+/** The trigger process's CPU time in a drain (older results lack it). */
+function cpuNote(drain: { triggerCpuSeconds?: number }): string {
+	return drain.triggerCpuSeconds === undefined
+		? ''
+		: `; the trigger's CPU ${fmt(drain.triggerCpuSeconds, 1)} s (the rest of the wall time is the emulator building each answer)`;
 }
 
 /** A drain run several times is reported by its highest peak: that run's figures, every peak. */
