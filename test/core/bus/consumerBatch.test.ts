@@ -57,6 +57,16 @@ async function startBatches(
 
 const succeed = async (): Promise<ExecutionOutcome> => ({ kind: 'succeeded' });
 
+/** m1 and m2 gathered into one batch whose execution runs until the test settles `execution`. */
+async function batchOfTwoRunning() {
+	const execution = deferred<ExecutionOutcome>();
+	const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
+	started.send('m1');
+	started.send('m2');
+	await until(() => expect(started.batches).toHaveLength(1));
+	return { execution, started };
+}
+
 /** m1 and m2 ran as one batch that failed (each then sent to run alone); later batches succeed. */
 async function afterFailedBatch() {
 	let calls = 0;
@@ -147,11 +157,7 @@ describe('BusConsumer in batches', () => {
 	});
 
 	it('a redelivery that arrives while its batch runs waits for it, then is acked unrun if it succeeded', async () => {
-		const execution = deferred<ExecutionOutcome>();
-		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
-		started.send('m1');
-		started.send('m2');
-		await until(() => expect(started.batches).toHaveLength(1));
+		const { execution, started } = await batchOfTwoRunning();
 		const again = started.send('m1');
 		await new Promise((resolve) => setTimeout(resolve, 20));
 		expect(started.channel.acks).toEqual([]);
@@ -174,11 +180,7 @@ describe('BusConsumer in batches', () => {
 	});
 
 	it('a batch that failed after its channel died: the redelivered copies are sent to run alone on that outcome, not run again in a batch', async () => {
-		const execution = deferred<ExecutionOutcome>();
-		const started = await startBatches({ maxItems: 2, maxWaitMs: 60_000 }, () => execution.promise);
-		started.send('m1');
-		started.send('m2');
-		await until(() => expect(started.batches).toHaveLength(1));
+		const { execution, started } = await batchOfTwoRunning();
 		const first = started.channel;
 		first.die();
 		await until(() => expect(started.stats.reconnects).toBe(1));
